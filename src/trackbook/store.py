@@ -1,0 +1,419 @@
+"""The store: the only module that imports duckdb, and the only one that opens connections.
+
+No connection outlives the burst of work that needed it: any open connection, even idle, locks
+every other process out of a DuckDB file. Every open first checks that the file is a trackbook
+store this version can use (leaving anything else byte-for-byte unchanged), migrates it, ingests
+the spool, and notices runs whose process died on this host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trackbook import location, proc, spool
+from trackbook._version import __version__
+from trackbook.errors import StoreBusy, StoreError, StoreNotFound
+from trackbook.schema import (
+    CORE,
+    DEDUPLICATED,
+    MIGRATIONS,
+    POINT_SUMMARY,
+    PUBLIC_VIEWS,
+    SCHEMA_VERSION,
+    SUMMARY_COLUMNS,
+    create_views,
+)
+
+# Nothing is ever downloaded at run time.
+CONFIG = {"autoinstall_known_extensions": False}
+LOCK_TIMEOUT_S = float(os.environ.get("TRACKBOOK_LOCK_TIMEOUT", "30"))
+_ingest_locks: dict[str, threading.Lock] = {}
+_ingest_locks_guard = threading.Lock()
+
+
+def _duckdb() -> Any:
+    """duckdb, imported on first use: it costs ~0.1 s that ``import trackbook`` need not pay."""
+    import duckdb
+
+    return duckdb
+
+
+def _ingest_lock(path: str) -> threading.Lock:
+    with _ingest_locks_guard:
+        return _ingest_locks.setdefault(path, threading.Lock())
+
+
+class Store:
+    """One trackbook store: ``X.duckdb`` with ``X.duckdb.artifacts/`` and ``X.duckdb.spool/``."""
+
+    def __init__(self, location_: str | os.PathLike[str] | None = None) -> None:
+        self.path = location.resolve(location_) if location_ else location.default_store()
+        if self.path.startswith(location.DUCKLAKE_PREFIX):
+            raise StoreError(
+                f"{self.path}: team stores (DuckLake) are not supported by this version yet"
+            )
+        self.spool_dir = location.spool_dir(self.path)
+        self.artifacts_dir = location.artifacts_dir(self.path)
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    def exists(self) -> bool:
+        return Path(self.path).is_file()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def connect(self, *, create: bool = False, timeout: float | None = None) -> Iterator[Any]:
+        """A short-lived connection to a migrated store with the spool ingested; closed on exit.
+
+        ``create`` makes the store when it is missing (writes do; reads don't, unless this or
+        another process spooled something for it).
+        """
+        self._check_file(create=create or spool.pending(self.spool_dir))
+        con = self._open(timeout)
+        try:
+            self._migrate(con)
+            self._ingest(con)
+            yield con
+        finally:
+            con.close()
+
+    def _check_file(self, *, create: bool) -> None:
+        path = Path(self.path)
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not a trackbook store (a .duckdb file)")
+        if path.is_file():
+            with open(path, "rb") as f:
+                header = f.read(12)
+            if header[8:12] != b"DUCK":
+                raise StoreError(
+                    f"{path} is not a DuckDB database, so not a trackbook store; it was left "
+                    "unchanged. Point trackbook at another file (tb.init(store=...), "
+                    "--store or TRACKBOOK_STORE)."
+                )
+            return
+        if not create:
+            nearest = location.nearest_store(path.parent)
+            hint = f"; the nearest store is {nearest}" if nearest else ""
+            raise StoreNotFound(
+                f"no trackbook store at {path}{hint}. Log a run to create one, or choose a "
+                "store with tb.init(store=...), --store or TRACKBOOK_STORE."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _open(self, timeout: float | None) -> Any:
+        """Connect, waiting with jittered backoff while another process holds the file."""
+        duckdb = _duckdb()
+        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
+        delay = 0.005
+        while True:
+            try:
+                con = duckdb.connect(self.path, config=CONFIG)
+                # Times come back in UTC whatever the machine's zone (icu is built in).
+                con.execute("LOAD icu; SET TimeZone = 'UTC'")
+                return con
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"cannot open {self.path}: {exc}") from None
+                if time.monotonic() + delay > deadline:
+                    raise StoreBusy(_busy_message(self.path, exc)) from None
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"cannot open {self.path}: {exc}. If it was written by a newer DuckDB, "
+                    f"upgrade trackbook; this one uses duckdb {duckdb.__version__}."
+                ) from None
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.2)
+
+    def _migrate(self, con: Any) -> None:
+        version = _schema_version(con)
+        if version > SCHEMA_VERSION:
+            written_by = con.execute(
+                f"SELECT arg_max(trackbook_version, version) FROM {CORE}.migrations"
+            ).fetchone()[0]
+            raise StoreError(
+                f"{self.path} was written by a newer trackbook ({written_by}, schema version "
+                f"{version}); this is trackbook {__version__} (schema version {SCHEMA_VERSION}). "
+                "Upgrade trackbook: pip install -U trackbook. The store was left unchanged."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        con.execute("BEGIN")
+        try:
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(con)
+                con.execute(
+                    f"INSERT INTO {CORE}.migrations VALUES (?, ?, now(), ?)",
+                    [number, migration.__name__, __version__],
+                )
+            create_views(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    # -- the spool ---------------------------------------------------------------------------
+
+    def _ingest(self, con: Any) -> int:
+        """Move every spooled file in, exactly once. Returns the number of files ingested."""
+        if not spool.pending(self.spool_dir):
+            return 0
+        with _ingest_lock(self.path):
+            fresh, reclaimed = spool.claim(self.spool_dir)
+            if not fresh and not reclaimed:
+                return 0
+            done = _already_ingested(con, reclaimed)
+            spool.remove(done)
+            files = fresh + [p for p in reclaimed if p not in done]
+            try:
+                _ingest_files(con, files)
+            except duckdb_error() as exc:
+                # One unreadable file must not block every later ingest: set it aside.
+                bad = _unreadable(con, files)
+                if not bad:
+                    spool.release(files)
+                    raise StoreError(f"could not ingest the spool of {self.path}: {exc}") from None
+                spool.quarantine(bad)
+                files = [p for p in files if p not in bad]
+                _ingest_files(con, files)
+            except BaseException:
+                spool.release(files)
+                raise
+            spool.remove(files)
+            return len(files)
+
+    def try_ingest(self) -> bool:
+        """Ingest the spool if the store is free right now; never waits for the lock."""
+        if not spool.pending(self.spool_dir):
+            return True
+        try:
+            with self.connect(create=True, timeout=0):
+                return True
+        except StoreBusy:
+            return False
+
+    # -- reading and writing -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A connection for a burst of reads; runs of dead local processes read `crashed`."""
+        with self.connect() as con:
+            _mark_dead_processes(con)
+            yield con
+
+    def arrow(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        with self.reading() as con:
+            return con.execute(sql, params or []).to_arrow_table()
+
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list:
+        with self.reading() as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def query_readonly(self, sql: str, params: Any = None) -> Any:
+        """Run one user-written read statement (tb.sql); anything else raises, changing nothing."""
+        from trackbook.errors import QueryError, ReadOnlyQuery
+
+        duckdb = _duckdb()
+        with self.reading() as con:
+            try:
+                statements = con.extract_statements(sql)
+            except duckdb.Error as exc:
+                raise QueryError(f"invalid SQL: {exc}") from None
+            if len(statements) != 1:
+                raise ReadOnlyQuery(f"tb.sql runs one statement, got {len(statements)}")
+            kind = statements[0].type
+            if kind != duckdb.StatementType.SELECT:
+                raise ReadOnlyQuery(
+                    f"tb.sql only reads: {kind.name} statements are refused (nothing was run)"
+                )
+            try:
+                return con.execute(sql, params or []).to_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryError(f"{exc}\nViews: {', '.join(PUBLIC_VIEWS)}") from None
+
+    def write_tables(self, tables: Mapping[str, Any], *, skip_existing: bool = False) -> None:
+        """Append Arrow tables to internal tables in one transaction (bulk paths: import)."""
+        with self.connect(create=True) as con:
+            con.execute("BEGIN")
+            try:
+                for table, data in tables.items():
+                    _append(con, table, data, skip_existing=skip_existing)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+
+def _busy_message(path: str, exc: Exception) -> str:
+    holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
+    return (
+        f"{path} stayed locked by another process ({holder}) for {LOCK_TIMEOUT_S:g} s. trackbook "
+        "never holds it for long; a program that keeps a duckdb connection open to it does. "
+        "Close that connection, or raise TRACKBOOK_LOCK_TIMEOUT."
+    )
+
+
+def _schema_version(con: Any) -> int:
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
+        "current_database()"
+    ).fetchall()
+    if (CORE, "migrations") in tables:
+        return int(con.execute(f"SELECT max(version) FROM {CORE}.migrations").fetchone()[0] or 0)
+    if tables:
+        raise StoreError(
+            f"{con.execute('SELECT current_database()').fetchone()[0]}: this DuckDB database "
+            "holds other tables and is not a trackbook store; it was left unchanged"
+        )
+    return 0
+
+
+def duckdb_error() -> type[Exception]:
+    return _duckdb().Error  # type: ignore[no-any-return]
+
+
+def _unreadable(con: Any, files: list[Path]) -> list[Path]:
+    bad = []
+    for path in files:
+        try:
+            con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
+        except duckdb_error():
+            bad.append(path)
+    return bad
+
+
+def _already_ingested(con: Any, reclaimed: list[Path]) -> list[Path]:
+    if not reclaimed:
+        return []
+    names = [spool.original_name(p) for p in reclaimed]
+    found = {
+        row[0]
+        for row in con.execute(
+            f"SELECT file FROM {CORE}.spool_ingested WHERE file IN (SELECT unnest(?::VARCHAR[]))",
+            [names],
+        ).fetchall()
+    }
+    return [p for p in reclaimed if spool.original_name(p) in found]
+
+
+def _ingest_files(con: Any, files: list[Path]) -> None:
+    by_table: dict[str, list[str]] = {}
+    for path in files:
+        by_table.setdefault(spool.table_of(path), []).append(str(path))
+    con.execute("BEGIN")
+    try:
+        n_rows = 0
+        for table, paths in by_table.items():
+            n_rows += _ingest_table(con, table, paths)
+        ended = by_table.get("run_status")
+        if ended:
+            _compact_partials(con, ended)
+        con.execute(
+            f"INSERT INTO {CORE}.spool_ingested SELECT unnest(?::VARCHAR[]), now(), ?",
+            [[spool.original_name(p) for p in files], n_rows],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _ingest_table(con: Any, table: str, paths: list[str]) -> int:
+    source = "read_parquet(?::VARCHAR[])"
+    if table == "points":
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM {source}", [paths])
+        con.execute(f"INSERT INTO {CORE}.points BY NAME SELECT * FROM _batch")
+        con.execute(
+            f"INSERT INTO {CORE}.metric_partials SELECT run_id, key, {POINT_SUMMARY} "
+            "FROM _batch GROUP BY run_id, key"
+        )
+        n = con.execute("SELECT count(*) FROM _batch").fetchone()[0]
+        con.execute("DROP TABLE _batch")
+        return int(n)
+    if table in DEDUPLICATED:
+        key = DEDUPLICATED[table]
+        con.execute(
+            f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM "
+            f"(SELECT DISTINCT ON ({key}) * FROM {source}) "
+            f"WHERE {key} NOT IN (SELECT {key} FROM {CORE}.{table})",
+            [paths],
+        )
+    else:
+        con.execute(f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM {source}", [paths])
+    return 0
+
+
+def _compact_partials(con: Any, status_files: list[str]) -> None:
+    """Fold the partial summaries of runs that just ended into one row per key.
+
+    A long run appends one partial per ingest; once it has ended nothing else writes them, so
+    replacing them by their combination keeps summaries cheap to read and changes no value.
+    """
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _ended AS
+            SELECT DISTINCT run_id FROM read_parquet(?::VARCHAR[]) WHERE status <> 'running'""",
+        [status_files],
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _folded AS
+            SELECT run_id, key, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials
+            WHERE run_id IN (SELECT run_id FROM _ended)
+            GROUP BY run_id, key HAVING count(*) > 1"""
+    )
+    con.execute(
+        f"""DELETE FROM {CORE}.metric_partials p USING _folded f
+            WHERE p.run_id = f.run_id AND p.key = f.key"""
+    )
+    con.execute(f"INSERT INTO {CORE}.metric_partials BY NAME SELECT * FROM _folded")
+    con.execute("DROP TABLE _folded")
+    con.execute("DROP TABLE _ended")
+
+
+def _append(con: Any, table: str, data: Any, *, skip_existing: bool) -> None:
+    con.register("_incoming", data)
+    try:
+        if table == "points":
+            con.execute(f"INSERT INTO {CORE}.points BY NAME SELECT * FROM _incoming")
+            con.execute(
+                f"INSERT INTO {CORE}.metric_partials SELECT run_id, key, {POINT_SUMMARY} "
+                "FROM _incoming GROUP BY run_id, key"
+            )
+        elif skip_existing:
+            # Rows already stored (an import done twice) are skipped, compared on every column.
+            con.execute(
+                f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM "
+                f"(SELECT * FROM _incoming EXCEPT SELECT * FROM {CORE}.{table})"
+            )
+        else:
+            con.execute(f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _mark_dead_processes(con: Any) -> None:
+    """Runs left `running` by a process of this host that is gone read `crashed` at once."""
+    host, me, _ = proc.identity()
+    rows = con.execute(
+        f"""SELECT run_id, s.pid, s.proc_start FROM (
+                SELECT run_id, arg_max({{'status': status, 'host': host, 'pid': pid,
+                                        'proc_start': proc_start}}, time) AS s
+                FROM {CORE}.run_status GROUP BY run_id)
+            WHERE s.status = 'running' AND s.host = ? AND s.pid <> ?""",
+        [host, me],
+    ).fetchall()
+    dead = [run_id for run_id, pid, start in rows if not proc.is_alive(pid, start)]
+    if dead:
+        con.execute(
+            f"""INSERT INTO {CORE}.run_status (run_id, status, time, host, pid, error)
+                SELECT unnest(?::VARCHAR[]), 'crashed', now(), ?, NULL,
+                       'the process running it ended without ending the run'""",
+            [dead, host],
+        )
