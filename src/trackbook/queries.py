@@ -1,0 +1,293 @@
+"""Filters and orderings compiled to DuckDB SQL with bound parameters.
+
+Every value a user wrote reaches DuckDB as a parameter; keys become parameters too (each field
+is a join on its key), and the only names formatted into SQL are aliases made here. Leaves are
+wrapped in ``coalesce(..., false)`` so NOT is the complement a user expects: ``not params.lr >
+1e-3`` includes runs without ``lr``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from trackbook import filters
+from trackbook.errors import FilterError
+from trackbook.filters import BoolOp, Compare, Field, In, IsNull, Literal, Node, Not
+from trackbook.schema import CORE, PARAM_CURRENT, STATUSES, SUMMARY_COLUMNS, TAG_CURRENT
+
+RUNS = f"{CORE}.run_state"
+TIME_ATTRS = {"start_time", "end_time"}
+NUMBER_ATTRS = {"duration_s"}
+NUMERIC_TYPES = "('int', 'float')"
+SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+@dataclass
+class Compiled:
+    """SQL pieces over ``run_state`` aliased ``r``: joins, a WHERE condition, an ORDER BY."""
+
+    joins: list[str] = field(default_factory=list)
+    where: str = "true"
+    order: str = "r.start_time DESC, r.run_id"
+    params: dict[str, Any] = field(default_factory=dict)
+    _aliases: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    def alias(self, target: Field) -> str:
+        """The joined subquery holding ``target`` for each run (one join per distinct field)."""
+        key = (target.kind, target.key, "" if target.kind != "metric" else "m")
+        if key in self._aliases:
+            return self._aliases[key]
+        alias = f"f{len(self._aliases)}"
+        self._aliases[key] = alias
+        self.joins.append(
+            f"LEFT JOIN {current_of_key(target.kind, self.bind(target.key))} {alias} "
+            f"ON {alias}.run_id = r.run_id"
+        )
+        return alias
+
+
+def compile_filter(where: str | None, compiled: Compiled | None = None) -> Compiled:
+    compiled = compiled or Compiled()
+    if where is not None and str(where).strip():
+        compiled.where = _node(filters.parse(where), compiled, where)
+    return compiled
+
+
+def compile_order(order_by: Any, compiled: Compiled) -> Compiled:
+    terms = filters.parse_order(order_by)
+    if not terms:
+        return compiled
+    parts = []
+    for term in terms:
+        direction = "DESC" if term.descending else "ASC"
+        for expr in _order_exprs(term.field, compiled):
+            parts.append(f"{expr} {direction} NULLS LAST")
+    compiled.order = ", ".join([*parts, "r.start_time DESC", "r.run_id"])
+    return compiled
+
+
+def _order_exprs(target: Field, c: Compiled) -> list[str]:
+    if target.kind == "attr":
+        return [f"r.{target.key}"]
+    if target.kind == "dataset":
+        raise FilterError("runs cannot be ordered by a dataset field")
+    alias = c.alias(target)
+    if target.kind == "metric":
+        return [f"{alias}.{target.agg}"]
+    if target.kind == "param":
+        return [f"{alias}.num", f"{alias}.value"]
+    return [f"{alias}.value"]
+
+
+def current_of_key(kind: str, bound: str) -> str:
+    """Per run, the current value(s) of one param / metric summary / tag key.
+
+    Grouping the log of one key by run is much cheaper than going through the views, which
+    group every key of every run.
+    """
+    if kind == "param":
+        return (f"(SELECT run_id, {PARAM_CURRENT} FROM {CORE}.params_log "
+                f"WHERE key = {bound} GROUP BY run_id)")
+    if kind == "metric":
+        return (f"(SELECT run_id, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials "
+                f"WHERE key = {bound} GROUP BY run_id)")
+    return (f"(SELECT run_id, value FROM (SELECT run_id, {TAG_CURRENT} FROM {CORE}.tags_log "
+            f"WHERE key = {bound} GROUP BY run_id) WHERE NOT removed)")
+
+
+# -- the tree -------------------------------------------------------------------------------------
+
+def _node(node: Node, c: Compiled, text: str) -> str:
+    if isinstance(node, BoolOp):
+        joiner = f" {node.op.upper()} "
+        return "(" + joiner.join(_node(item, c, text) for item in node.items) + ")"
+    if isinstance(node, Not):
+        return f"(NOT {_node(node.item, c, text)})"
+    if isinstance(node, IsNull):
+        return _is_null(node, c)
+    if isinstance(node, In):
+        parts = [_compare(Compare(node.field, "=", v), c, text) for v in node.values]
+        inside = "(" + " OR ".join(parts) + ")"
+        return f"(NOT {inside})" if node.negated else inside
+    return _compare(node, c, text)
+
+
+def _is_null(node: IsNull, c: Compiled) -> str:
+    target = node.field
+    if target.kind == "attr":
+        test = f"r.{target.key} IS NULL"
+    elif target.kind == "dataset":
+        test = "NOT EXISTS (SELECT 1 FROM main.inputs i WHERE i.run_id = r.run_id)"
+    else:
+        alias = c.alias(target)
+        test = f"{alias}.run_id IS NULL"
+        if target.kind == "param":
+            test = f"({test} OR {alias}.type = 'none')"
+        elif target.kind == "metric" and target.agg != "last":
+            test = f"{alias}.{target.agg} IS NULL"
+    return f"(NOT ({test}))" if node.negated else f"({test})"
+
+
+def _compare(node: Compare, c: Compiled, text: str) -> str:
+    kind = node.field.kind
+    if kind == "attr":
+        sql = _attr_compare(node, c, text)
+    elif kind == "param":
+        sql = _param_compare(node, c)
+    elif kind == "metric":
+        sql = _metric_compare(node, c, text)
+    elif kind == "tag":
+        sql = _text_compare(f"{c.alias(node.field)}.value", node, c)
+    else:
+        sql = _dataset_compare(node, c)
+    return f"coalesce({sql}, false)"
+
+
+def _text_compare(column: str, node: Compare, c: Compiled) -> str:
+    value = node.value.text if not node.value.quoted else node.value.value
+    if isinstance(node.value.value, bool):
+        value = node.value.text
+    return _apply(column, node, c.bind(str(value)))
+
+
+def _apply(column: str, node: Compare, bound: str) -> str:
+    """``column OP bound`` for any operator, LIKE family included."""
+    if node.op in ("like", "ilike"):
+        sql = f"{column} {node.op.upper()} {bound}"
+    elif node.op == "rlike":
+        sql = f"regexp_matches({column}, {bound})"
+    else:
+        sql = f"{column} {SQL_OPS[node.op]} {bound}"
+    return f"(NOT {sql})" if node.negated else sql
+
+
+def _number(literal: Literal) -> float | None:
+    """The literal as a number: a number, or a quoted string that parses as one."""
+    if isinstance(literal.value, bool):
+        return None
+    if isinstance(literal.value, float):
+        return literal.value
+    try:
+        number = float(str(literal.value).strip())
+    except ValueError:
+        return None
+    return number if not math.isnan(number) or "nan" in str(literal.value).lower() else None
+
+
+def _param_compare(node: Compare, c: Compiled) -> str:
+    alias = c.alias(node.field)
+    literal = node.value
+    if node.op in ("like", "ilike", "rlike"):
+        return _apply(f"{alias}.value", node, c.bind(str(literal.value)))
+    if isinstance(literal.value, bool):
+        flag = _apply(f"{alias}.num", node, c.bind(1.0 if literal.value else 0.0))
+        return f"({alias}.type = 'bool' AND {flag})"
+    number = _number(literal)
+    if not literal.quoted:  # a bare number compares with numeric params only
+        as_number = _apply(f"{alias}.num", node, c.bind(number))
+        return f"({alias}.type IN {NUMERIC_TYPES} AND {as_number})"
+    as_text = _apply(f"{alias}.value", node, c.bind(str(literal.value)))
+    if node.op in ("=", "!="):  # booleans stored as 'True' match 'true' too
+        as_text = (f"CASE WHEN {alias}.type = 'bool' THEN "
+                   f"{_apply(f'lower({alias}.value)', node, c.bind(str(literal.value).lower()))} "
+                   f"ELSE {as_text} END")
+    if number is None:
+        return f"(CASE WHEN {alias}.type IN {NUMERIC_TYPES} THEN false ELSE {as_text} END)"
+    as_number = _apply(f"{alias}.num", node, c.bind(number))
+    return f"(CASE WHEN {alias}.type IN {NUMERIC_TYPES} THEN {as_number} ELSE {as_text} END)"
+
+
+def _metric_compare(node: Compare, c: Compiled, text: str) -> str:
+    if node.op in ("like", "ilike", "rlike"):
+        raise FilterError(f"metrics are numbers: {node.op.upper()} does not apply", text,
+                          node.value.position)
+    number = _number(node.value)
+    if number is None:
+        raise FilterError(
+            f"metrics compare with numbers, not {node.value.text!r}", text, node.value.position
+        )
+    alias = c.alias(node.field)
+    return _apply(f"{alias}.{node.field.agg}", node, c.bind(number))
+
+
+def _attr_compare(node: Compare, c: Compiled, text: str) -> str:
+    name = node.field.key
+    column = f"r.{name}"
+    if name in TIME_ATTRS:
+        return _apply(column, node, _time_value(node.value, c, text))
+    if name in NUMBER_ATTRS:
+        number = _number(node.value)
+        if number is None:
+            raise FilterError(f"{name} is a number of seconds, not {node.value.text!r}", text,
+                              node.value.position)
+        return _apply(column, node, c.bind(number))
+    if name == "status":
+        value = str(node.value.value).lower()
+        if node.op in ("=", "!=") and value not in STATUSES:
+            raise FilterError(f"unknown status {node.value.value!r}; statuses are "
+                              f"{', '.join(STATUSES)}", text, node.value.position)
+        return _apply(f"lower({column})", node, c.bind(value))
+    return _text_compare(column, node, c)
+
+
+def _time_value(literal: Literal, c: Compiled, text: str) -> str:
+    """Numbers are epoch milliseconds (as in MLflow); strings are ISO dates or times."""
+    if not literal.quoted and isinstance(literal.value, float):
+        return f"to_timestamp({c.bind(literal.value / 1000.0)})"
+    try:
+        moment = datetime.fromisoformat(str(literal.value).replace("Z", "+00:00"))
+    except ValueError:
+        raise FilterError(
+            f"{literal.text!r} is not a time: use an ISO date like '2026-11-22' or "
+            "'2026-11-22T14:00', or epoch milliseconds", text, literal.position,
+        ) from None
+    return f"CAST({c.bind(moment.isoformat())} AS TIMESTAMPTZ)"
+
+
+def _dataset_compare(node: Compare, c: Compiled) -> str:
+    column = f"i.{node.field.agg}"
+    inner = _text_compare(column, node, c)
+    return f"EXISTS (SELECT 1 FROM main.inputs i WHERE i.run_id = r.run_id AND {inner})"
+
+
+# -- the runs query -------------------------------------------------------------------------------
+
+def select_runs(
+    where: str | None = None,
+    experiment: str | list[str] | None = None,
+    order_by: Any = None,
+    limit: int | None = None,
+    include_deleted: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """SQL selecting matching runs (all ``run_state`` columns plus ``_ord``), in order."""
+    c = compile_filter(where)
+    compile_order(order_by, c)
+    conditions = [c.where]
+    if not include_deleted:
+        conditions.append("NOT r.deleted")
+    if experiment is not None:
+        names = [experiment] if isinstance(experiment, str) else list(experiment)
+        conditions.append(f"r.experiment IN (SELECT unnest({c.bind(names)}::VARCHAR[]))")
+    sql = (
+        f"SELECT r.*, row_number() OVER (ORDER BY {c.order}) AS _ord FROM {RUNS} r "
+        + " ".join(c.joins)
+        + " WHERE " + " AND ".join(conditions)
+        + " ORDER BY _ord"
+    )
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
+        sql += f" LIMIT {c.bind(limit)}"
+    return sql, c.params
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
