@@ -1,0 +1,92 @@
+"""``trackbook demo``: run the quickstart notebook headless against a fresh store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+NOTEBOOKS = ("quickstart.ipynb",)
+
+
+def notebooks_dir() -> Path:
+    """The shipped notebooks: inside the wheel, or the repository's ``notebooks/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "notebooks", here.parents[1] / "notebooks"):
+        if (candidate / NOTEBOOKS[0]).is_file():
+            return candidate
+    raise FileNotFoundError("the demo notebooks are missing from this installation")
+
+
+def fresh_folder(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``... whichever does not exist yet."""
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
+def execute(notebook: Path, store: Path, timeout: int = 600) -> None:
+    """Run a notebook in place with a kernel of this Python, writing runs to ``store``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(notebook.parent)}})
+    old = {k: os.environ.get(k) for k in ("TRACKBOOK_STORE", "PATH", "JPY_SESSION_NAME")}
+    os.environ.update(TRACKBOOK_STORE=str(store), PATH=env_path,
+                      JPY_SESSION_NAME=str(notebook))
+    try:
+        # The kernel's own start-up chatter (a TCP warning) is noise here; cell errors still
+        # raise CellExecutionError with the traceback.
+        client.execute(stderr=subprocess.DEVNULL)
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    nbformat.write(nb, notebook)
+
+
+def run_demo(folder: Path | None = None, echo: Any = print) -> Path:
+    """Copy the notebooks into a fresh folder, execute them, print where everything is."""
+    target = fresh_folder(folder or Path("trackbook-demo").absolute())
+    target.mkdir(parents=True)
+    store = target / "trackbook.duckdb"
+    echo(f"trackbook demo in {target}")
+    for name in NOTEBOOKS:
+        notebook = target / name
+        shutil.copyfile(notebooks_dir() / name, notebook)
+        started = time.monotonic()
+        echo(f"  running {name} (small scikit-learn trainings) ...")
+        execute(notebook, store)
+        echo(f"  done in {time.monotonic() - started:.1f} s")
+    report(target, store, echo)
+    return target
+
+
+def report(target: Path, store: Path, echo: Any) -> None:
+    import pandas as pd
+
+    import trackbook as tb
+
+    runs = tb.runs(store=store)
+    echo(f"\nstore: {store}  ({len(runs)} runs)")
+    with pd.option_context("display.width", 120, "display.max_columns", 10):
+        board = tb.leaderboard(metric="val_loss.min", goal="min", group_by="params.alpha",
+                               store=store) if len(runs) else None
+        if board is not None:
+            echo("\nleaderboard (val_loss.min, mean over seeds):")
+            echo(board.to_string(index=False))
+    echo("\nopen it in JupyterLab:")
+    echo(f"  jupyter lab {target / NOTEBOOKS[0]}")
+    echo(f"  (as root add --allow-root; the runs are in {store.name}, listed by "
+         f"`trackbook runs --store {store}`)")
