@@ -135,6 +135,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+from trackbook import altair_hook as _altair_hook  # noqa: E402 - after the API it may use
+
+_altair_hook.install()
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext trackbook``: the magics (``%%track``, ``%trackbook``)."""
     from trackbook.magics import load_ipython_extension as load
