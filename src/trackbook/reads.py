@@ -165,14 +165,14 @@ def resolve(con: Any, text: str) -> str:
         prefix = ids.check_prefix(text)
     except ValueError as exc:
         rows = con.execute(
-            f"SELECT run_id, name, experiment, start_time FROM {queries.RUNS} WHERE name = ? "
+            f"SELECT run_id, name, experiment FROM {queries.RUNS} WHERE name = ? "
             "ORDER BY start_time DESC LIMIT 11", [text]
         ).fetchall()
         if not rows:
             raise RunNotFound(str(exc)) from None
     else:
         rows = con.execute(
-            f"SELECT run_id, name, experiment, start_time FROM {queries.RUNS} "
+            f"SELECT run_id, name, experiment FROM {queries.RUNS} "
             "WHERE starts_with(run_id, ?) ORDER BY start_time DESC LIMIT 11", [prefix]
         ).fetchall()
         if not rows:
