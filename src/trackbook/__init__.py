@@ -55,11 +55,16 @@ def start_run(name: str | None = None, experiment: str | None = None, params: An
 
 
 def _current() -> Any:
-    if _location.disabled():
-        from trackbook.disabled import DisabledRun
+    # The common case first and cheap (tb.log sits in training loops): an active run exists.
+    # In disabled mode no run is ever active, so the environment is read only when none is.
+    try:
+        return _run._stack[-1]
+    except IndexError:
+        if _location.disabled():
+            from trackbook.disabled import DisabledRun
 
-        return DisabledRun(None)
-    return _run.current()
+            return DisabledRun(None)
+        return _run.current()  # raises NoActiveRun with the explanation
 
 
 def log(data: Any = None, /, step: Any = None, **metrics: Any) -> None:
