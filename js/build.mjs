@@ -11,6 +11,7 @@ const OUT = "../src/trackbook/static";
 // entry file -> output name (in OUT); ES modules loaded by anywidget
 const ANYWIDGET_MODULES = {
   "chart.ts": "chart",
+  "card.ts": "card",
 };
 
 // classic scripts that define a global, for self-contained HTML files (the exported summary)

@@ -68,8 +68,11 @@ def run_lineage(
         diff = git.pop("diff", "") or ""
         git["diff"] = _blob(add, scope, "diff", diff) if diff else None
         doc["git"] = git
-    if extra:
-        doc.update(extra)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key].update(value)
+        else:
+            doc[key] = value
     add("lineage_log", {"run_id": run_id, "lineage": json.dumps(doc, default=str),
                         "time": time.time()})
     return doc

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trackbook import capture, encode, ids, lineage, names, proc, session, values, writer
+from trackbook import capture, cardview, encode, ids, names, proc, session, values, writer
+from trackbook import lineage as origins
 from trackbook.artifacts import BlobStore
 from trackbook.errors import NoActiveRun, TrackbookError
+from trackbook.live import LiveMetrics
 from trackbook.schema import STATUSES
 from trackbook.store import Store
 
@@ -47,11 +49,30 @@ class ActiveRun:
         self._next_step: dict[str, int] = {}
         self._writer = writer.for_store(store)
         self._ended = False
-        self._observers: list[Any] = []
+        self._live: LiveMetrics | None = None  # set by watch(): a live view wants stats
+        self.error: str | None = None
+        self.end_time: float | None = None
 
     def __repr__(self) -> str:
         return (f"<ActiveRun {ids.short(self.run_id)} {self.name!r} "
                 f"experiment={self.experiment!r} status={self.status}>")
+
+    def _repr_html_(self) -> str:
+        return cardview.run_card(self.card_state())
+
+    def watch(self) -> LiveMetrics:
+        """Keep live per-metric stats (for a run card); costs the hot path nothing."""
+        if self._live is None:
+            self._live = LiveMetrics()
+        return self._live
+
+    def card_state(self) -> dict[str, Any]:
+        """What a run card shows: status, times, params and per-metric stats."""
+        end = self.end_time or time.time()
+        metrics = self._live.snapshot(self._points) if self._live is not None else []
+        return {"run_id": self.run_id, "name": self.name, "experiment": self.experiment,
+                "status": self.status, "elapsed_s": end - self.start_time,
+                "params": dict(self.params), "metrics": metrics, "error": self.error}
 
     # -- metrics: the hot path -----------------------------------------------------------------
 
@@ -185,7 +206,7 @@ class ActiveRun:
         if status not in STATUSES or status == "running":
             raise ValueError(f"status must be one of {', '.join(STATUSES[1:])}, not {status!r}")
         self._ended = True
-        self.status = status
+        self.status, self.error, self.end_time = status, error, time.time()
         self._add("run_status", _status_row(self.run_id, status, error))
         self._writer.detach(self)
         _pop(self)
@@ -228,19 +249,21 @@ def start_run(
     parent: str | ActiveRun | None = None,
     store: str | Path | None = None,
     code: str | None = None,
+    lineage: dict[str, Any] | None = None,
     status: str = "running",
 ) -> ActiveRun:
     """Start a run (or reopen one with ``resume=ID``); it becomes the innermost active run.
 
     A run started while another is active becomes its child. ``code`` is the source to keep
     as the run's code (``%%track`` passes the cell); by default the current notebook cell or
-    the script's file.
+    the script's file. ``lineage`` adds fields to the run's lineage (a dict merges into the
+    entry of the same name, e.g. ``{"code": {"execution_count": 7}}``).
     """
     _install_exit_hooks()
     the_store = session.store_for(store)
     if resume is not None:
         return _resume(the_store, resume)
-    notebook = lineage.notebook_path()
+    notebook = origins.notebook_path()
     experiment = session.check_experiment(experiment) if experiment is not None else \
         session.default_experiment(notebook)
     run_id = ids.new_run_id()
@@ -264,22 +287,23 @@ def start_run(
     if note:
         run.note(note)
     run._writer.attach(run)
-    _start_capture(run, code, notebook)
+    _start_capture(run, code, notebook, lineage)
     _push(run)
     return run
 
 
-def _start_capture(run: ActiveRun, code: str | None, notebook: str | None) -> None:
-    history = lineage.kernel_history()  # a list copy: cheap, and must be taken now
+def _start_capture(run: ActiveRun, code: str | None, notebook: str | None,
+                   extra: dict[str, Any] | None) -> None:
+    history = origins.kernel_history()  # a list copy: cheap, and must be taken now
     if code is None and history:
         code = history[-1]
     add, scope = run._writer.add, run.store.path
 
     def work() -> None:
-        entry = lineage.entry_point()
+        entry = origins.entry_point()
         source = code if code is not None else capture.script_source(entry)
         capture.run_lineage(add, scope, run.run_id, code=source, history=history,
-                            notebook=notebook, entry=entry)
+                            notebook=notebook, entry=entry, extra=extra)
 
     run._writer.submit(work)
 
@@ -401,8 +425,16 @@ def _pop(run: ActiveRun) -> None:
 
 def active_run() -> ActiveRun | None:
     """The innermost active run, or None."""
+    try:
+        return _stack[-1]  # one indexing: atomic, so no lock on this frequent path
+    except IndexError:
+        return None
+
+
+def active_runs() -> list[ActiveRun]:
+    """Every active run, outermost first."""
     with _stack_lock:
-        return _stack[-1] if _stack else None
+        return list(_stack)
 
 
 def current() -> ActiveRun:

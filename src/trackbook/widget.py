@@ -104,6 +104,11 @@ def _describe(spec: dict[str, Any]) -> str:
     return " ".join(str(part) for part in (kind or "chart", repr(text) if text else "") if part)
 
 
+# For widget classes in other modules (card, panel): they subclass this and name their bundle
+# with Bundle, so this module stays the only one importing anywidget.
+WidgetBase = anywidget.AnyWidget
+Bundle = _Bundle
+
 MimeBundle = dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]
 
 

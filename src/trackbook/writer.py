@@ -114,9 +114,15 @@ class Writer:
             n = len(buf)
             if n:
                 # Slice then delete the same count: appends that race with this stay in place.
-                chunk = buf[:n]
-                del buf[:n]
-                point_tables.append(spool.points_to_arrow(run.run_id, chunk))
+                table = spool.points_to_arrow(run.run_id, buf[:n])
+                point_tables.append(table)
+                live = getattr(run, "_live", None)
+                if live is None:
+                    del buf[:n]
+                    continue
+                with live.lock:  # a live view counts drained + waiting points: move them at once
+                    live.observe(table)
+                    del buf[:n]
         if point_tables:
             tables["points"] = pa.concat_tables(
                 [t.cast(spool.arrow_schema("points")) for t in point_tables]
@@ -192,6 +198,12 @@ def for_store(store: Store) -> Writer:
         if writer is None:
             writer = _writers[store.path] = Writer(store)
         return writer
+
+
+def errors_for(store: Store) -> list[str]:
+    """The latest errors of the background writer of ``store`` in this process."""
+    writer = _writers.get(store.path)
+    return list(writer.errors) if writer is not None else []
 
 
 def flush_all(wait_captures: float = 0.0) -> None:
