@@ -376,3 +376,16 @@ def test_sql_reads_views_and_refuses_writes() -> None:
     assert tb.get_run(run.run_id).metrics == {"loss": 0.1}
     with pytest.raises(tb.QueryError, match="Views: runs"):
         tb.sql("SELECT * FROM nothing_here")
+
+
+def test_runs_render_as_cards() -> None:
+    with tb.start_run("<b>shown as text</b>", params={"lr": 1e-4}) as run:
+        for i in range(300):
+            run.log(loss=1 / (i + 1))
+        live_html = run._repr_html_()
+    html = tb.get_run(run.run_id)._repr_html_()
+    for page in (live_html, html):
+        assert "&lt;b&gt;shown as text&lt;/b&gt;" in page and "<b>shown" not in page
+        assert "lr" in page and "1.00e-04" in page
+    assert "<polyline" in html and "finished" in html and "@ 299" in html
+    assert "<script" not in html

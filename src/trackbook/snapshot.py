@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from trackbook import ids, lineage, values
+from trackbook import cardview, ids, lineage, live, values
 from trackbook.artifacts import BlobStore
 from trackbook.errors import RunNotFound
 from trackbook.schema import CORE
@@ -71,6 +72,36 @@ class Run:
         """The cell or script source the run executed, or None."""
         return (self.lineage.get("code") or {}).get("source")
 
+    def _repr_html_(self) -> str:
+        return cardview.run_card(self.card_state())
+
+    def card_state(self) -> dict[str, Any]:
+        """What a run card shows (see ``trackbook.cardview``), sparklines included."""
+        sparks = self._sparklines()
+        metrics = [
+            {"key": row["key"], "last": live.shown(row["last"]), "step": int(row["last_step"]),
+             "min": _finite(row["min"]), "count": int(row["count"]),
+             "spark": sparks.get(row["key"], [])}
+            for row in self.metric_summary.to_dict("records")
+        ]
+        return {"run_id": self.run_id, "name": self.name, "experiment": self.experiment,
+                "status": self.status, "elapsed_s": self.duration_s,
+                "params": self.params, "metrics": metrics, "error": self.error}
+
+    def _sparklines(self, points: int = live.SPARK_POINTS) -> dict[str, list[list[Any]]]:
+        if self._store is None or self.metric_summary.empty:
+            return {}
+        rows = self._store.rows(
+            f"""SELECT key, min(step), avg(value) FILTER (WHERE NOT isnan(value)) FROM (
+                    SELECT key, step, value,
+                           ntile(?) OVER (PARTITION BY key ORDER BY step) AS bucket
+                    FROM {CORE}.points WHERE run_id = ?)
+                GROUP BY key, bucket ORDER BY key, 2""", [points, self.run_id])
+        sparks: dict[str, list[list[Any]]] = {}
+        for key, step, value in rows:
+            sparks.setdefault(key, []).append([step, _finite(value)])
+        return sparks
+
     def last_steps(self) -> dict[str, int]:
         frame = self.metric_summary
         return dict(zip(frame["key"], frame["last_step"], strict=True))
@@ -120,6 +151,10 @@ def load_run(con: Any, store: Store, run_id: str) -> Run:
         error=row["error"], deleted=row["deleted"], host=row["host"], user=row["user_name"],
         _store=store,
     )
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _utc(moment: datetime | None) -> datetime | None:
