@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import trackbook
-from trackbook import lineage
+from trackbook import gitstate, lineage
 from trackbook.values import REDACTED
 
 SRC = str(Path(trackbook.__file__).resolve().parents[1])
@@ -145,8 +145,8 @@ def test_large_diff_is_truncated_with_a_marker(repo):
     (repo / "train.py").write_text(line * 15_000)  # 1.5 MB of changes
     info = lineage.capture_git(repo)
     assert info["diff_truncated"] is True
-    assert len(info["diff"].encode()) <= lineage.DIFF_LIMIT
-    assert info["diff"].endswith(lineage.DIFF_MARKER.format(limit=lineage.DIFF_LIMIT))
+    assert len(info["diff"].encode()) <= gitstate.DIFF_LIMIT
+    assert info["diff"].endswith(gitstate.DIFF_MARKER.format(limit=gitstate.DIFF_LIMIT))
     assert "+" + line in info["diff"]
 
 
@@ -184,9 +184,9 @@ def test_repository_without_commits(tmp_path):
 
 
 def test_untracked_list_is_capped(repo):
-    for i in range(lineage.UNTRACKED_LIMIT + 50):
+    for i in range(gitstate.UNTRACKED_LIMIT + 50):
         (repo / f"out_{i:03}.csv").write_text("1\n")
-    assert len(lineage.capture_git(repo)["untracked"]) == lineage.UNTRACKED_LIMIT
+    assert len(lineage.capture_git(repo)["untracked"]) == gitstate.UNTRACKED_LIMIT
 
 
 def test_capture_leaves_the_index_alone(repo):
@@ -217,7 +217,7 @@ def test_hung_git_times_out(repo, tmp_path, monkeypatch):
     fake.write_text(f"#!/bin/sh\n{sleep} 30\n")  # sleep is a child that holds the pipe too
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(fake.parent))
-    monkeypatch.setattr(lineage, "GIT_TIMEOUT", 0.3)
+    monkeypatch.setattr(gitstate, "GIT_TIMEOUT", 0.3)
     start = time.perf_counter()
     assert lineage.capture_git(repo) is None
     assert time.perf_counter() - start < 5
