@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trackbook import capture, cardview, encode, ids, names, proc, session, values, writer
+from trackbook import capture, cardview, ids, names, proc, session, values, writer
 from trackbook import lineage as origins
-from trackbook.artifacts import BlobStore
 from trackbook.errors import NoActiveRun, TrackbookError
 from trackbook.live import LiveMetrics
+from trackbook.runfiles import FileMethods
 from trackbook.schema import STATUSES
 from trackbook.store import Store
 
@@ -31,7 +31,7 @@ class RunEnded(TrackbookError):
     """A write to a run that has ended."""
 
 
-class ActiveRun:
+class ActiveRun(FileMethods):
     """A run being written. Use as a context manager, or call :meth:`end` yourself."""
 
     def __init__(self, store: Store, run_id: str, name: str, experiment: str,
@@ -135,67 +135,6 @@ class ActiveRun:
     def note(self, text: str) -> None:
         """Add a note; notes accumulate, oldest first."""
         _write_note(self._add, self.run_id, text)
-
-    # -- artifacts and inputs ------------------------------------------------------------------
-
-    def log_artifact(self, path: str | Path, name: str | None = None) -> dict[str, Any]:
-        """Attach a file or folder (copied in, content-addressed, deduplicated)."""
-        source = Path(path)
-        blobs = self._blobs()
-        if source.is_dir():
-            sha, size, manifest = blobs.put_folder(source)
-            return self._artifact(name or source.name, "folder", sha, size,
-                                  {"source": str(source.absolute()), "files": len(manifest)})
-        if not source.is_file():
-            raise FileNotFoundError(f"log_artifact: {source} does not exist")
-        sha, size = blobs.put_file(source)
-        return self._artifact(name or source.name, "file", sha, size,
-                              {"source": str(source.absolute())})
-
-    def log_figure(self, fig: Any, name: str | None = None) -> dict[str, Any]:
-        """Save a matplotlib, Altair, plotly or PIL figure as an artifact."""
-        content, suffix, media_type = encode.figure(fig)
-        return self._artifact_bytes(_with_suffix(name or "figure", suffix), "figure", content,
-                                    {"media_type": media_type})
-
-    def log_table(self, table: Any, name: str) -> dict[str, Any]:
-        """Save a DataFrame (or Arrow table, list of dicts) as a Parquet artifact."""
-        content, meta = encode.table(table)
-        return self._artifact_bytes(_with_suffix(name, ".parquet"), "table", content, meta)
-
-    def log_text(self, text: str, name: str) -> dict[str, Any]:
-        """Save text (a report, a config) as an artifact named ``name``."""
-        if not isinstance(text, str):
-            raise TypeError(f"log_text: expected str, got {type(text).__name__}")
-        return self._artifact_bytes(name, "text", text.encode("utf-8"),
-                                    {"media_type": "text/plain; charset=utf-8"})
-
-    def log_input(self, name: str, data: Any) -> dict[str, Any]:
-        """Record a data set the run used: a path, DataFrame, array or Arrow table."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("log_input: give the data set a name, e.g. log_input('train', df)")
-        info = encode.dataset(data)
-        row = {"run_id": self.run_id, "name": name, "time": time.time(), **info}
-        row["schema"] = _json(info.get("schema"))
-        self._add("inputs_log", row)
-        return {"name": name, **info}
-
-    def _artifact_bytes(self, name: str, kind: str, content: bytes,
-                        meta: dict[str, Any]) -> dict[str, Any]:
-        sha, size = self._blobs().put_bytes(content)
-        return self._artifact(name, kind, sha, size, meta)
-
-    def _artifact(self, name: str, kind: str, sha: str, size: int,
-                  meta: dict[str, Any]) -> dict[str, Any]:
-        _check_artifact_name(name)
-        self._add("artifacts_log", {"run_id": self.run_id, "name": name, "kind": kind,
-                                    "size": size, "sha256": sha, "created": time.time(),
-                                    "meta": _json(meta), "removed": False})
-        return {"name": name, "kind": kind, "size": size, "sha256": sha,
-                "path": str(self._blobs().path_of(sha))}
-
-    def _blobs(self) -> BlobStore:
-        return BlobStore(self.store.artifacts_dir)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -371,26 +310,6 @@ def _merge_metrics(data: Any, more: dict[str, Any]) -> dict[str, Any]:
             raise TypeError(f"metric keys must be non-empty strings, got {key!r}")
     merged.update(more)
     return merged
-
-
-def _check_artifact_name(name: str) -> None:
-    """Names become paths on download: relative, no `..`, no empty parts."""
-    parts = name.split("/") if isinstance(name, str) else []
-    if not parts or any(p in ("", ".", "..") for p in parts) or "\0" in name or "\\" in name:
-        raise ValueError(
-            f"artifact name {name!r} is not a usable relative file name (no leading '/', "
-            "no '..', no empty parts)"
-        )
-
-
-def _with_suffix(name: str, suffix: str) -> str:
-    return name if name.endswith(suffix) else name + suffix
-
-
-def _json(value: Any) -> str | None:
-    import json
-
-    return None if value is None else json.dumps(value, default=str)
 
 
 def _user() -> str | None:
