@@ -307,3 +307,12 @@ def test_load_ext_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_sweep_run_renders_its_children(ip: Any) -> None:
+    run(ip, '%%track grid --sweep "seed=range(3)"\nseed = 0\nimport trackbook as tb\n'
+            "tb.log(score=seed * 2)\n")
+    frame = tb.runs()
+    parent = tb.get_run(frame[frame["name"] == "grid"]["run_id"].iloc[0])
+    html = parent._repr_html_()
+    assert "3/3 done" in html and "seed=2" in html and "score" in html

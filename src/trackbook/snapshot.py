@@ -73,7 +73,33 @@ class Run:
         return (self.lineage.get("code") or {}).get("source")
 
     def _repr_html_(self) -> str:
-        return cardview.run_card(self.card_state())
+        children = self._children()
+        if not children:
+            return cardview.run_card(self.card_state())
+        state = self.card_state()
+        keys: list[str] = []
+        for child in children:
+            keys += [k for k in child["metrics"] if k not in keys]
+        state.update(spec=self.params.get("sweep", ""), children=children,
+                     metric_keys=keys[:4])
+        return cardview.sweep_card(state)
+
+    def _children(self) -> list[dict[str, Any]]:
+        """Child runs (a sweep's combinations) as the sweep card shows them."""
+        if self._store is None:
+            return []
+        rows = self._store.rows(
+            f"""SELECT r.run_id, r.name, r.status, r.duration_s, m.key, m.last
+                FROM {CORE}.run_state r LEFT JOIN main.metric_summary m USING (run_id)
+                WHERE r.parent_run_id = ? AND NOT r.deleted
+                ORDER BY epoch(r.start_time), r.run_id, m.key""", [self.run_id])
+        children: dict[str, dict[str, Any]] = {}
+        for run_id, name, status, seconds, key, last in rows:
+            child = children.setdefault(run_id, {"name": name, "status": status,
+                                                 "elapsed_s": seconds, "metrics": {}})
+            if key is not None:
+                child["metrics"][key] = last
+        return list(children.values())
 
     def card_state(self) -> dict[str, Any]:
         """What a run card shows (see ``trackbook.cardview``), sparklines included."""
