@@ -12,6 +12,7 @@ const OUT = "../src/trackbook/static";
 const ANYWIDGET_MODULES = {
   "chart.ts": "chart",
   "card.ts": "card",
+  "panel.ts": "panel",
 };
 
 // classic scripts that define a global, for self-contained HTML files (the exported summary)

@@ -118,8 +118,8 @@ def log_input(name: str, data: Any) -> Any:
 
 _LAZY = {
     "plot": ("trackbook.plots", None),
-    "panel": ("trackbook.widget", "panel"),
-    "compare": ("trackbook.widget", "compare"),
+    "panel": ("trackbook.panelwidget", "panel"),
+    "compare": ("trackbook.panelwidget", "compare"),
     "diff": ("trackbook.rundiff", "diff"),
     "code_diff": ("trackbook.rundiff", "code_diff"),
     "export_summary": ("trackbook.export", "export_summary"),

@@ -329,6 +329,17 @@ class _Parser:
         return match.group().rstrip("."), False
 
 
+def column_name(kind: str, key: str, agg: str = "last") -> str:
+    """How the filter language writes a field: ``params.lr``, ``metrics.loss.min``, and
+    ``metrics.`val.min``` or ``params.`my key``` where the key needs quoting."""
+    prefix = {"param": "params", "metric": "metrics", "tag": "tags"}[kind]
+    plain = _KEY.fullmatch(key) is not None and not key.endswith(".")
+    if kind == "metric" and key.rpartition(".")[2].lower() in METRIC_FIELDS and "." in key:
+        plain = False  # `a.min` would read as the min of `a`
+    text = key if plain else "`" + key.replace("\\", "\\\\").replace("`", "``") + "`"
+    return f"{prefix}.{text}.{agg}" if kind == "metric" and agg != "last" else f"{prefix}.{text}"
+
+
 def parse(text: str) -> Node:
     """Parse a filter; raise :class:`FilterError` showing the position of what is wrong."""
     if not isinstance(text, str):

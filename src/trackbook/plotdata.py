@@ -170,7 +170,7 @@ def group_labels(frame: Any, group_by: Sequence[str]) -> dict[str, str]:
     """Per run, the label of its group: ``lr=0.001 depth=3`` (``all runs`` with no columns)."""
     if not group_by:
         return dict.fromkeys(frame["run_id"], "all runs")
-    parts = [[f"{_axis_title(c)}={_shown(v)}" for v in frame[c]] for c in group_by]
+    parts = [[f"{_axis_title(c)}={shown(v)}" for v in frame[c]] for c in group_by]
     return {run_id: " ".join(words)
             for run_id, *words in zip(frame["run_id"], *parts, strict=True)}
 
@@ -187,7 +187,7 @@ def guess_seed_column(frame: Any) -> str | None:
     return None
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A param value as a label: ``0.0001``, ``1e-05``, ``3``, ``adam``."""
     if _missing(value):
         return "–"
@@ -204,6 +204,14 @@ def is_numeric(column: Any) -> bool:
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column))
+
+
+def is_few_integers(column: Any, at_most: int = 8) -> bool:
+    """Seeds, layer counts, epochs: a handful of whole numbers reads best as categories."""
+    if not is_numeric(column):
+        return False
+    known = column.dropna()
+    return bool(len(known) and (known == known.round()).all() and known.nunique() <= at_most)
 
 
 def wants_log(column: Any) -> bool:
@@ -229,9 +237,9 @@ def parallel_axes(frame: Any, dims: Sequence[str], metric: str) -> Any:
     rows = []
     for order, column in enumerate([*dims, metric]):
         values = frame[column]
-        positions, shown = _axis_positions(values, np)
-        numeric = is_numeric(values)
-        for run_id, position, text, raw in zip(frame["run_id"], positions, shown,
+        positions, texts = _axis_positions(values, np)
+        numeric = is_numeric(values) and not is_few_integers(values)
+        for run_id, position, text, raw in zip(frame["run_id"], positions, texts,
                                                frame[metric], strict=True):
             rows.append({"run_id": run_id, "run": names[run_id], "axis": _axis_title(column),
                          "order": order, "position": position, "value": text,
@@ -244,7 +252,7 @@ def _axis_title(column: str) -> str:
 
 
 def _axis_positions(values: Any, np: Any) -> tuple[list[float | None], list[str]]:
-    shown = [_shown(v) for v in values]
+    texts = [shown(v) for v in values]
     if is_numeric(values):
         numbers = values.astype(float).to_numpy()
         scaled = np.log10(numbers) if wants_log(values) else numbers
@@ -252,10 +260,10 @@ def _axis_positions(values: Any, np: Any) -> tuple[list[float | None], list[str]
         span = hi - lo if hi > lo else 1.0
         positions = [None if math.isnan(v) else float((v - lo) / span) if hi > lo else 0.5
                      for v in scaled]
-        return positions, shown
-    levels = sorted({s for s, v in zip(shown, values, strict=True) if not _missing(v)})
+        return positions, texts
+    levels = sorted({s for s, v in zip(texts, values, strict=True) if not _missing(v)})
     rank = {level: i for i, level in enumerate(levels)}
     denominator = max(len(levels) - 1, 1)
     positions = [None if _missing(v) else (rank[s] / denominator if len(levels) > 1 else 0.5)
-                 for s, v in zip(shown, values, strict=True)]
-    return positions, shown
+                 for s, v in zip(texts, values, strict=True)]
+    return positions, texts

@@ -24,6 +24,7 @@ from trackbook.plotdata import StoreArg
 WIDTH, HEIGHT = 520, 240
 MAX_LEGEND = 20
 MAX_METRICS = 12
+SHOW_POINTS_UP_TO = 60  # series this short are drawn with a dot per point
 X_AXES = {  # x= choice -> (field, type, axis title)
     "step": ("step", "quantitative", "step"),
     "time": ("time_s", "quantitative", "time since start (s)"),
@@ -48,6 +49,12 @@ def _x(x: str) -> tuple[str, str, str]:
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}, not {x!r}")
     return X_AXES[x]
+
+
+def _x_encoding(field: str, kind: str, title: str) -> alt.X:
+    # Steps are whole numbers: no tick at step 0.5.
+    axis = alt.Axis(tickMinStep=1, format="~d") if field == "step" else alt.Axis()
+    return alt.X(f"{field}:{kind[0].upper()}", title=title, axis=axis)
 
 
 def _y_scale(values: Any, log_y: bool) -> alt.Scale:
@@ -105,7 +112,7 @@ def curves_chart(points: Any, *, x: str = "step", log_y: bool = False, title: st
                                 on="pointerover", clear="pointerout", empty=False, name="hover")
     legend = _legend() if n_runs <= MAX_LEGEND else None
     color = alt.Color("run:N", title="run", legend=legend)
-    x_enc = alt.X(f"{field}:{kind[0].upper()}", title=x_title)
+    x_enc = _x_encoding(field, kind, x_title)
     y_field = "smooth" if smoothed else "value"
     y_enc = alt.Y(f"{y_field}:Q", title=None, scale=_y_scale(points["value"], log_y))
     faded = alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.12))
@@ -116,8 +123,11 @@ def curves_chart(points: Any, *, x: str = "step", log_y: bool = False, title: st
         layers.append(base.mark_line(strokeWidth=1, clip=True).encode(
             y=alt.Y("value:Q", scale=_y_scale(points["value"], log_y), title=None),
             opacity=alt.when(pick).then(alt.value(0.25)).otherwise(alt.value(0.05))))
-    layers.append(base.mark_line(strokeWidth=1.8, clip=True).encode(y=y_enc, opacity=faded)
-                  .add_params(pick))
+    # Short series (a value per epoch) show their points; a single point is all there is.
+    longest = int(points.groupby(["run_id", "metric"]).size().max()) if len(points) else 0
+    marker = alt.OverlayMarkDef(filled=True, size=22) if longest <= SHOW_POINTS_UP_TO else False
+    layers.append(base.mark_line(strokeWidth=1.8, clip=True, point=marker)
+                  .encode(y=y_enc, opacity=faded).add_params(pick))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("metric:N"), alt.Tooltip("step:Q"),
                alt.Tooltip("value:Q", format=".4~g")]
     if smoothed:
@@ -144,7 +154,7 @@ def band_chart(bands: Any, *, x: str = "step", log_y: bool = False, group_title:
     legend = _legend() if n_groups <= MAX_LEGEND else None
     color = alt.Color("group:N", title=group_title, legend=legend)
     scale = _y_scale(bands["lo"], log_y)
-    x_enc = alt.X(f"{field}:{kind[0].upper()}", title=x_title)
+    x_enc = _x_encoding(field, kind, x_title)
     base = alt.Chart().encode(x=x_enc, color=color)
     band = base.mark_area(opacity=0.18, clip=True).encode(
         y=alt.Y("lo:Q", scale=scale, title=None), y2="hi:Q",
@@ -239,15 +249,20 @@ def scatter_chart(frame: Any, x: str, y: str, *, color: str | None = None,
     """One point per run: column ``x`` (a param) against column ``y`` (a metric)."""
     names = plotdata.labels(frame)
     data = frame.assign(run=frame["run_id"].map(names), _x=frame[x], _y=frame[y])
-    numeric_x = plotdata.is_numeric(frame[x])
+    numeric_x = plotdata.is_numeric(frame[x]) and not plotdata.is_few_integers(frame[x])
     if log_x is None:
         log_x = plotdata.wants_log(frame[x])
     x_title, y_title = x.removeprefix("params."), y.removeprefix("metrics.")
-    x_enc = (alt.X("_x:Q", title=x_title,
-                   scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
-             if numeric_x else alt.X("_x:N", title=x_title, sort="ascending"))
-    if not numeric_x:
-        data["_x"] = data["_x"].map(plotdata._shown)
+    if numeric_x and log_x:
+        x_enc = alt.X("_x:Q", title=x_title, scale=alt.Scale(type="log"),
+                      axis=alt.Axis(values=_decades(frame[x]), format="~g"))
+    elif numeric_x:
+        x_enc = alt.X("_x:Q", title=x_title, scale=alt.Scale(zero=False))
+    else:  # categories in their natural order (2 before 10), as labels
+        levels = sorted(frame[x].dropna().unique(), key=lambda v: (str(type(v)), v))
+        data["_x"] = data["_x"].map(plotdata.shown)
+        x_enc = alt.X("_x:N", title=x_title, sort=[plotdata.shown(v) for v in levels],
+                      axis=alt.Axis(labelAngle=0))
     x_tip = (alt.Tooltip("_x:Q", title=x_title, format=".4~g") if numeric_x
              else alt.Tooltip("_x:N", title=x_title))
     tooltip = [alt.Tooltip("run:N"), x_tip, alt.Tooltip("_y:Q", title=y_title, format=".4~g")]
@@ -264,6 +279,16 @@ def scatter_chart(frame: Any, x: str, y: str, *, color: str | None = None,
     chart = alt.Chart(_inline(data.dropna(subset=["_y"]), columns)).mark_circle(
         size=70, opacity=0.85).encode(tooltip=tooltip, **encode)
     return chart.properties(width=width, height=height, title=title or f"{y_title} by {x_title}")
+
+
+def _decades(values: Any) -> list[float]:
+    """Ticks at the powers of ten a positive column spans (1e-4, 1e-3, ...): a log axis's
+    default ticks at 2, 3, 4... per decade crowd a small chart."""
+    import math
+
+    low, high = float(values.min()), float(values.max())
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [10.0**e for e in range(first, last + 1)]
 
 
 def scatter(x: str, y: str, runs: Any = None, *, color: str | None = None,
@@ -312,7 +337,7 @@ def parallel_chart(axes: Any, *, metric: str, goal: str = "min", title: str | No
     data = _inline(axes, ["run_id", "run", "axis", "order", "position", "value", "metric"])
     hover = alt.selection_point(fields=["run_id"], on="pointerover", clear="pointerout",
                                 nearest=True, name="hover")
-    x_enc = alt.X("axis:N", sort=order, title=None,
+    x_enc = alt.X("axis:N", sort=order, title=None, scale=_axes_scale(),
                   axis=alt.Axis(orient="top", labelAngle=0, domain=False, ticks=False,
                                 labelFontWeight="bold", labelLimit=140, grid=False,
                                 labelPadding=10))
@@ -328,7 +353,7 @@ def parallel_chart(axes: Any, *, metric: str, goal: str = "min", title: str | No
     ).add_params(hover)
     ticks = _axis_labels(axes)
     rules = alt.Chart(alt.InlineData(values=[{"axis": a} for a in order])).mark_rule(
-        opacity=0.35).encode(x=alt.X("axis:N", sort=order))
+        opacity=0.35).encode(x=alt.X("axis:N", sort=order, scale=_axes_scale()))
     at = ticks["position"]
     labels = [_axis_text(ticks[at == 0.0], order, y_enc, "bottom"),
               _axis_text(ticks[(at > 0) & (at < 1)], order, y_enc, "middle"),
@@ -337,11 +362,15 @@ def parallel_chart(axes: Any, *, metric: str, goal: str = "min", title: str | No
     return chart.properties(title=title) if title else chart
 
 
+def _axes_scale() -> alt.Scale:
+    return alt.Scale(padding=0.12)  # the first and last axis near the chart's edges
+
+
 def _axis_text(ticks: Any, order: list[str], y_enc: alt.Y,
                baseline: Literal["bottom", "middle", "top"]) -> alt.Chart:
     return alt.Chart(_inline(ticks, ["axis", "position", "value"])).mark_text(
         align="left", dx=5, baseline=baseline, fontSize=10, opacity=0.8).encode(
-        x=alt.X("axis:N", sort=order), y=y_enc, text="value:N")
+        x=alt.X("axis:N", sort=order, scale=_axes_scale()), y=y_enc, text="value:N")
 
 
 def _axis_labels(axes: Any) -> Any:

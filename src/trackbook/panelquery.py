@@ -1,0 +1,330 @@
+"""What the panel's browser side may ask for: named queries answered from DuckDB.
+
+The browser never sends SQL. It names one of :data:`QUERIES` with parameters; each function
+here checks them and answers with JSON-ready data: a page of the runs table (filtered, sorted
+and paged in DuckDB, only that page pivoted), the keys a column chooser offers, a compare view
+of a few runs, a chart spec. Every answer opens one short connection (or two), never more.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from trackbook import filters, ids, queries, reads
+from trackbook.errors import FilterError
+from trackbook.filters import Field
+from trackbook.schema import CORE
+from trackbook.store import Store
+
+StoreArg = str | os.PathLike[str] | Store | None
+MAX_PAGE_SIZE = 500
+MAX_COMPARE = 200
+DEFAULT_PARAM_COLUMNS = 6
+DEFAULT_METRIC_COLUMNS = 4
+AGGS = ("last", "min", "max")
+
+
+class BadRequest(ValueError):
+    """A request the panel cannot answer as asked (the browser shows the message)."""
+
+
+# -- values on the wire -------------------------------------------------------------------------
+
+def wire(value: Any) -> Any:
+    """A value as JSON can carry it: NaN/inf as text, times as ISO text, numpy as Python."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, list | dict):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value != value:  # pandas NA / NaT
+        return None
+    return str(value)
+
+
+# -- the runs table -----------------------------------------------------------------------------
+
+def _fields(columns: Any) -> list[tuple[str, Field]]:
+    """Column names as the filter language writes them (``params.lr``, ``metrics.loss.min``,
+    ``metrics.`odd.min```), each with its parsed field."""
+    if columns is None:
+        return []
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise BadRequest("columns must be a list of column names")
+    out = []
+    for column in columns:
+        target = filters.parse_field(column)
+        if target.kind not in ("param", "metric", "tag"):
+            raise BadRequest(f"{column!r} is not a params., metrics. or tags. column")
+        out.append((column, target))
+    return out
+
+
+def page(store: StoreArg = None, *, where: str | None = None, experiment: str | None = None,
+         order_by: str | None = None, page: int = 0, page_size: int = 25,
+         columns: list[str] | None = None) -> dict[str, Any]:
+    """One page of the runs table.
+
+    Returns
+    -------
+    dict
+        ``total`` (runs matching), ``page``, ``page_size``, ``columns`` (the value columns
+        shown), ``rows``: ``run_id, name, status, start_time, duration_s, parent_run_id`` and
+        ``values`` (column -> value).
+    """
+    page_size = int(page_size)
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    wanted = _fields(columns)
+    sql, params = queries.select_runs(where or None, experiment or None, order_by or None)
+    the_store = reads.reader(store)
+    with the_store.reading() as con:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _match AS {sql}", params)
+        total = int(con.execute("SELECT count(*) FROM _match").fetchone()[0])
+        last_page = max(0, (total - 1) // page_size)
+        current = min(max(int(page), 0), last_page)
+        frame = reads.wide_runs(
+            con,
+            "SELECT * EXCLUDE (_ord), row_number() OVER (ORDER BY _ord) AS _ord FROM _match "
+            "WHERE _ord > $first AND _ord <= $first + $size",
+            {"first": current * page_size, "size": page_size})
+        summaries = _summaries(con, list(frame["run_id"]), wanted)
+        con.execute("DROP TABLE _match")
+    return {"total": total, "page": current, "page_size": page_size,
+            "columns": [c for c, _ in wanted], "rows": _rows(frame, wanted, summaries)}
+
+
+def _summaries(con: Any, run_ids: list[str], fields: list[tuple[str, Field]]
+               ) -> dict[tuple[str, str, str], Any]:
+    """(run, key, last|min|max) -> value for the page's metric columns.
+
+    Read from the summaries rather than the wide frame, where a NaN value and a run that never
+    logged the key look the same.
+    """
+    keys = sorted({f.key for _, f in fields if f.kind == "metric"})
+    if not keys or not run_ids:
+        return {}
+    rows = con.execute(
+        "SELECT run_id, key, last, min, max FROM main.metric_summary "
+        "WHERE run_id IN (SELECT unnest($runs::VARCHAR[])) "
+        "AND key IN (SELECT unnest($keys::VARCHAR[]))", {"runs": run_ids, "keys": keys}
+    ).fetchall()
+    out: dict[tuple[str, str, str], Any] = {}
+    for run_id, key, *values in rows:
+        for agg, value in zip(AGGS, values, strict=True):
+            out[run_id, key, agg] = value
+    return out
+
+
+_FRAME_PREFIX = {"param": "params.", "tag": "tags."}
+
+
+def _rows(frame: Any, fields: list[tuple[str, Field]],
+          summaries: dict[tuple[str, str, str], Any]) -> list[dict[str, Any]]:
+    out = []
+    for record in frame.to_dict("records"):
+        run_id = record["run_id"]
+        values = {}
+        for column, target in fields:
+            if target.kind == "metric":
+                values[column] = wire(summaries.get((run_id, target.key, target.agg)))
+            else:  # in the wide frame a missing param or tag is NaN
+                value = record.get(_FRAME_PREFIX[target.kind] + target.key)
+                values[column] = None if _is_nan(value) else wire(value)
+        out.append({"run_id": run_id, "name": record["name"], "status": record["status"],
+                    "start_time": wire(record["start_time"]),
+                    "duration_s": wire(record["duration_s"]),
+                    "parent_run_id": None if _is_nan(record["parent_run_id"])
+                    else record["parent_run_id"], "values": values})
+    return out
+
+
+def _is_nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# -- what the column chooser offers ---------------------------------------------------------------
+
+def available_columns(store: StoreArg = None, *, experiment: str | None = None
+                      ) -> dict[str, Any]:
+    """Param, metric and tag keys of the (experiment's) visible runs, most common first, and
+    the columns shown when the user has chosen none (params that vary, then metrics)."""
+    scope = (f"run_id IN (SELECT run_id FROM {CORE}.run_state WHERE NOT deleted"
+             + (" AND experiment = $experiment)" if experiment else ")"))
+    args = {"experiment": experiment} if experiment else {}
+    with reads.reader(store).reading() as con:
+        params = con.execute(
+            f"SELECT key, count(DISTINCT coalesce(value, '')) AS n, count(DISTINCT run_id) AS runs "
+            f"FROM {CORE}.params_log WHERE {scope} GROUP BY key ORDER BY runs DESC, key",
+            args).fetchall()
+        metrics = con.execute(
+            f"SELECT key FROM {CORE}.metric_partials WHERE {scope} "
+            "GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key", args).fetchall()
+        tags = con.execute(
+            f"SELECT key FROM {CORE}.tags_log WHERE {scope} "
+            "GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key", args).fetchall()
+        experiments = [e for (e,) in con.execute(
+            "SELECT name FROM main.experiments ORDER BY created DESC").fetchall()]
+    varying = [k for k, n, _ in params if n > 1]
+    default = ([filters.column_name("param", k) for k in varying[:DEFAULT_PARAM_COLUMNS]]
+               + [filters.column_name("metric", k) for (k,) in metrics[:DEFAULT_METRIC_COLUMNS]])
+    return {
+        "params": [_column("param", k) for k, _, _ in params],
+        "metrics": [{"key": k, "ids": {agg: filters.column_name("metric", k, agg)
+                                       for agg in AGGS}} for (k,) in metrics],
+        "tags": [_column("tag", k) for (k,) in tags],
+        "varying": varying, "default": default, "experiments": experiments,
+    }
+
+
+def _column(kind: str, key: str) -> dict[str, str]:
+    return {"key": key, "id": filters.column_name(kind, key)}
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+def _run_ids(value: Any, *, at_least: int = 1) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest("runs must be a list of run ids")
+    if len(value) < at_least:
+        raise BadRequest(f"select at least {at_least} run(s)")
+    if len(value) > MAX_COMPARE:
+        raise BadRequest(f"compare at most {MAX_COMPARE} runs at once")
+    for run_id in value:
+        if len(run_id) != ids.RUN_ID_LENGTH:
+            raise BadRequest(f"{run_id!r} is not a run id")
+        ids.check_prefix(run_id)
+    return list(dict.fromkeys(value))
+
+
+def compare(store: StoreArg = None, *, runs: Any = None) -> dict[str, Any]:
+    """Params (which differ), metric summaries and lineage facts of a few runs, side by side."""
+    from trackbook import plotdata, series
+
+    run_ids = _run_ids(runs)
+    the_store = reads.reader(store)
+    frame = plotdata.select_runs(run_ids, limit=None, store=the_store)
+    summary = series.summaries(run_ids, store=the_store)
+    order = list(frame["run_id"])
+    params = []
+    for column in [c for c in frame.columns if c.startswith("params.")]:
+        values = [wire(v) for v in frame[column]]
+        params.append({"key": column.removeprefix("params."), "values": values,
+                       "differs": len({repr(v) for v in values}) > 1})
+    metrics = []
+    for key, group in summary.groupby("key", sort=True):
+        by_run = group.set_index("run_id")
+        metrics.append({"key": key, "count": int(group["count"].max()),
+                        **{agg: [wire(by_run[agg].get(r)) for r in order] for agg in AGGS}})
+    tags = []
+    for column in [c for c in frame.columns if c.startswith("tags.")]:
+        values = [wire(v) for v in frame[column]]
+        tags.append({"key": column.removeprefix("tags."), "values": values,
+                     "differs": len({repr(v) for v in values}) > 1})
+    labels = plotdata.labels(frame)
+    return {
+        "runs": [{"run_id": r, "name": n, "status": s, "duration_s": wire(d), "label": labels[r]}
+                 for r, n, s, d in zip(frame["run_id"], frame["name"], frame["status"],
+                                       frame["duration_s"], strict=True)],
+        "params": params, "metrics": metrics, "tags": tags,
+        "seed": (plotdata.guess_seed_column(frame) or "").removeprefix("params.") or None,
+        "code_diff": _code_diff(order, the_store) if len(order) == 2 else None,
+    }
+
+
+def _code_diff(run_ids: list[str], store: Store) -> str | None:
+    from trackbook.rundiff import code_diff
+
+    return code_diff(run_ids[0], run_ids[1], store=store) or None
+
+
+# -- charts -------------------------------------------------------------------------------------
+
+CHART_SIZE = {"width": (240, 1400), "height": (120, 800)}
+
+
+def _size(params: dict[str, Any]) -> dict[str, Any]:
+    size: dict[str, Any] = {}
+    for name, (low, high) in CHART_SIZE.items():
+        if params.get(name) is not None:
+            size[name] = min(max(int(params[name]), low), high)
+    return size
+
+
+def chart(store: StoreArg = None, *, kind: str = "curves", runs: Any = None,
+          metric: str | None = None, x: str | None = None, y: str | None = None,
+          color: str | None = None, smooth: float = 0.0, log_y: bool = False,
+          group_by: str | list[str] | None = None, params: list[str] | None = None,
+          budget: int = 20_000, width: int | None = None, height: int | None = None,
+          ) -> dict[str, Any]:
+    """A Vega-Lite spec from ``tb.plot`` for the chosen runs.
+
+    ``kind`` is ``curves`` (``metric``, ``x`` step/time/wall_time, ``smooth``, ``log_y``,
+    ``group_by``), ``scatter`` (``x`` a param, ``y`` a metric, ``color``) or ``parallel``
+    (``params``, ``metric``).
+    """
+    from trackbook import plots
+
+    if kind not in ("curves", "scatter", "parallel"):
+        raise BadRequest(f"unknown chart kind {kind!r}: curves, scatter or parallel")
+    run_ids = _run_ids(runs)
+    size = _size({"width": width, "height": height})
+    if kind == "curves":
+        spec = plots.curves(run_ids, metric or None, x=x or "step", smooth=float(smooth),
+                            log_y=bool(log_y), group_by=group_by or None, budget=int(budget),
+                            limit=None, store=store, **size)
+    elif kind == "scatter":
+        spec = plots.scatter(_required("x", x), _required("y", y), run_ids,
+                             color=color or None, store=store, **size)
+    else:
+        spec = plots.parallel(params or None, _required("metric", metric), run_ids,
+                              store=store, **size)
+    return {"spec": spec.to_dict()}
+
+
+def _required(name: str, value: Any) -> Any:
+    if not value:
+        raise BadRequest(f"choose a {name}")
+    return value
+
+
+# -- the allow-list -------------------------------------------------------------------------------
+
+QUERIES: dict[str, Callable[..., dict[str, Any]]] = {
+    "page": page,
+    "columns": available_columns,
+    "compare": compare,
+    "chart": chart,
+}
+
+
+def answer(name: str, params: Any, store: StoreArg = None) -> dict[str, Any]:
+    """Run the named query; raise :class:`BadRequest` (or a trackbook error) when it fails."""
+    handler = QUERIES.get(name)
+    if handler is None:
+        raise BadRequest(f"unknown request {name!r}")
+    if not isinstance(params, dict):
+        raise BadRequest("request parameters must be an object")
+    try:
+        inspect.signature(handler).bind(store, **params)
+    except TypeError as exc:  # an unexpected or missing parameter name
+        raise BadRequest(f"bad parameters for {name}: {exc}") from None
+    return handler(store, **params)
+
+
+def error_reply(exc: Exception) -> dict[str, Any]:
+    """What the browser shows for a failed request; filter errors carry their position."""
+    reply: dict[str, Any] = {"message": str(exc), "kind": type(exc).__name__}
+    if isinstance(exc, FilterError):
+        reply.update(message=exc.reason, position=exc.position, text=exc.text)
+    return reply
