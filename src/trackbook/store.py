@@ -28,6 +28,7 @@ from trackbook.schema import (
     PUBLIC_VIEWS,
     SCHEMA_VERSION,
     SUMMARY_COLUMNS,
+    TABLES,
     create_views,
 )
 
@@ -239,17 +240,24 @@ class Store:
             except duckdb.Error as exc:
                 raise QueryError(f"{exc}\nViews: {', '.join(PUBLIC_VIEWS)}") from None
 
-    def write_tables(self, tables: Mapping[str, Any], *, skip_existing: bool = False) -> None:
-        """Append Arrow tables to internal tables in one transaction (bulk paths: import)."""
+    def write_tables(self, tables: Mapping[str, Any], *, skip_existing: bool = False
+                     ) -> dict[str, int]:
+        """Append Arrow tables to internal tables in one transaction (bulk paths: import).
+
+        With ``skip_existing``, rows already stored are skipped (points too, and content-
+        addressed rows by their hash), so writing the same tables twice adds nothing. Returns
+        the number of rows inserted per table.
+        """
         with self.connect(create=True) as con:
             con.execute("BEGIN")
             try:
-                for table, data in tables.items():
-                    _append(con, table, data, skip_existing=skip_existing)
+                added = {table: _append(con, table, data, skip_existing=skip_existing)
+                         for table, data in tables.items()}
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        return added
 
 
 def _busy_message(path: str, exc: Exception) -> str:
@@ -377,23 +385,37 @@ def _compact_partials(con: Any, status_files: list[str]) -> None:
     con.execute("DROP TABLE _ended")
 
 
-def _append(con: Any, table: str, data: Any, *, skip_existing: bool) -> None:
+def _append(con: Any, table: str, data: Any, *, skip_existing: bool) -> int:
     con.register("_incoming", data)
     try:
-        if table == "points":
-            con.execute(f"INSERT INTO {CORE}.points BY NAME SELECT * FROM _incoming")
-            con.execute(
-                f"INSERT INTO {CORE}.metric_partials SELECT run_id, key, {POINT_SUMMARY} "
-                "FROM _incoming GROUP BY run_id, key"
-            )
+        given = set(data.column_names)  # a column left out is NULL, as INSERT BY NAME did
+        columns = ", ".join(f'"{name}"' for name, _ in TABLES[table] if name in given)
+        source = f"SELECT {columns} FROM _incoming"
+        if skip_existing and table in DEDUPLICATED:
+            key = DEDUPLICATED[table]
+            source = (f"SELECT DISTINCT ON ({key}) {columns} FROM _incoming "
+                      f"WHERE {key} NOT IN (SELECT {key} FROM {CORE}.{table})")
         elif skip_existing:
-            # Rows already stored (an import done twice) are skipped, compared on every column.
-            con.execute(
-                f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM "
-                f"(SELECT * FROM _incoming EXCEPT SELECT * FROM {CORE}.{table})"
-            )
-        else:
-            con.execute(f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM _incoming")
+            # Rows already stored (an import done twice) are skipped, compared on every column;
+            # EXCEPT ALL keeps points that repeat within the incoming rows. Only the incoming
+            # runs' rows are compared, not the whole table.
+            scope = ("WHERE run_id IN (SELECT DISTINCT run_id FROM _incoming)"
+                     if "run_id" in given else "")
+            source = (f"{source} EXCEPT {'ALL ' if table == 'points' else ''}"
+                      f"SELECT {columns} FROM {CORE}.{table} {scope}")
+        if table != "points":
+            return int(con.execute(f"INSERT INTO {CORE}.{table} ({columns}) {source}"
+                                   ).fetchone()[0])
+        # Points get their partial summaries in the same transaction, from the rows inserted.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {source}")
+        con.execute(f"INSERT INTO {CORE}.points ({columns}) SELECT {columns} FROM _batch")
+        con.execute(
+            f"INSERT INTO {CORE}.metric_partials SELECT run_id, key, {POINT_SUMMARY} "
+            "FROM _batch GROUP BY run_id, key"
+        )
+        n = int(con.execute("SELECT count(*) FROM _batch").fetchone()[0])
+        con.execute("DROP TABLE _batch")
+        return n
     finally:
         con.unregister("_incoming")
 
