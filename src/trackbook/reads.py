@@ -169,7 +169,11 @@ def resolve(con: Any, text: str) -> str:
             "ORDER BY start_time DESC LIMIT 11", [text]
         ).fetchall()
         if not rows:
-            raise RunNotFound(str(exc)) from None
+            if text and set(text.lower()) <= set("0123456789abcdef"):
+                raise RunNotFound(str(exc)) from None  # a prefix that is too short
+            raise RunNotFound(f"no run is named {text!r} (and it is not a run id: ids are 16 "
+                              f"hex characters, a prefix of {ids.MIN_PREFIX} is enough)"
+                              ) from None
     else:
         rows = con.execute(
             f"SELECT run_id, name, experiment FROM {queries.RUNS} "
