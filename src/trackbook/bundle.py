@@ -131,14 +131,15 @@ def _rows(con: Any, table: str, key: str, values: list[str]) -> Any:
 def _write_zip(target: Path, manifest: dict[str, Any], tables: dict[str, Any],
                blobs: BlobStore, artifacts: list[str]) -> None:
     """Write the zip beside ``target`` under a temp name, then rename it into place."""
+    import secrets
+
     import pyarrow.parquet as pq
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # open(..., "xb") rather than mkstemp: the bundle gets the umask's permissions, not 0600.
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        with open(tmp, "xb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2, default=str))
             for table, data in tables.items():
                 buffer = io.BytesIO()

@@ -152,14 +152,16 @@ def _table(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, table: str) -
 
 
 def _check_rows(path: Path, tables: dict[str, Any], run_ids: set[str]) -> None:
+    import pyarrow.compute as pc
+
     for table in RUN_TABLES:
-        found = set(tables[table].column("run_id").to_pylist())
+        found = set(pc.unique(tables[table].column("run_id")).to_pylist())
         strangers = found - run_ids
         if strangers:
             example = sorted(str(s) for s in strangers)[0]
             raise refuse(path, f"{table_member(table)} has rows of run {example!r}, which "
                                f"{MANIFEST} does not list")
-    started = set(tables["run_starts"].column("run_id").to_pylist())
+    started = set(pc.unique(tables["run_starts"].column("run_id")).to_pylist())
     if run_ids - started:
         raise refuse(path, f"run {sorted(run_ids - started)[0]} is listed but never started "
                            "in tables/run_starts.parquet")
