@@ -34,7 +34,8 @@ from trackbook.values import allow_secret_keys
 __all__ = [
     "ActiveRun", "FilterError", "NoActiveRun", "QueryError", "ReadOnlyQuery", "RunNotFound",
     "StoreBusy", "StoreError", "StoreNotFound", "TrackbookError", "__version__", "active_run",
-    "allow_secret_keys", "delete_runs", "experiments", "get_run", "init", "leaderboard", "log",
+    "allow_secret_keys", "delete_runs", "experiments", "export_bundle", "get_run",
+    "import_bundle", "init", "leaderboard", "log",
     "log_artifact", "log_figure", "log_input", "log_params", "log_table", "log_text", "note",
     "rename", "restore_runs", "runs", "sql", "start_run", "tag",
 ]
