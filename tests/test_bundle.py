@@ -52,8 +52,9 @@ def make_runs(store: Path, folder: Path) -> list[str]:
 
 
 def table_counts(store: Path) -> dict[str, int]:
-    return {t: Store(store).rows(f"SELECT count(*) FROM {CORE}.{t}")[0][0]
-            for t in TABLES if t not in ("migrations", "spool_ingested", "store_info")}
+    tables = [t for t in TABLES if t not in ("migrations", "spool_ingested", "store_info")]
+    sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {CORE}.{t}" for t in tables)
+    return dict(Store(store).rows(sql))
 
 
 def snapshot_files(root: Path) -> dict[str, str]:
@@ -62,10 +63,25 @@ def snapshot_files(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    folder = tmp_path_factory.mktemp("template")
+    store = folder / "trackbook.duckdb"
+    ids = make_runs(store, folder / "files")
+    tb.runs(store=store)  # ingest the spool: the store is at rest
+    return store, ids
+
+
 @pytest.fixture
-def source(tmp_path: Path) -> tuple[Path, list[str]]:
+def source(template: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[str]]:
+    """The template's runs in a store of this test's own (copying is cheaper than logging)."""
+    import shutil
+
     store = tmp_path / "src" / "trackbook.duckdb"
-    return store, make_runs(store, tmp_path / "files")
+    store.parent.mkdir()
+    shutil.copy(template[0], store)
+    shutil.copytree(f"{template[0]}.artifacts", f"{store}.artifacts")
+    return store, list(template[1])
 
 
 def test_round_trip_into_a_fresh_store(source: tuple[Path, list[str]], tmp_path: Path) -> None:

@@ -42,35 +42,54 @@ def fails(*args: str, code: int = 1) -> str:
     return result.stderr
 
 
-@pytest.fixture
-def runs(tmp_path: Path) -> dict[str, str]:
-    """A small store: a sweep-like set of finished runs, a failed one, files, a deleted one."""
-    files = tmp_path / "files"
+def copy_store(source: Path, target: Path) -> None:
+    """A copy of a store at rest (file and artifacts): cheaper than logging the runs again."""
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, target)
+    shutil.copytree(f"{source}.artifacts", f"{target}.artifacts")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A small store, made once: finished runs, a failed one, files, a deleted one."""
+    folder = tmp_path_factory.mktemp("template")
+    store = folder / "trackbook.duckdb"
+    files = folder / "files"
     (files / "ckpt").mkdir(parents=True)
     (files / "ckpt" / "w.bin").write_bytes(b"\x00" * 100)
     (files / "model.pt").write_bytes(b"model")
     made = {}
     for lr in (1e-4, 1e-3, 1e-2):
         with tb.start_run(f"lr={lr}", experiment="sweep", params={"lr": lr, "opt": "adam"},
-                          tags=["baseline", "owner=ana"]) as run:
+                          tags=["baseline", "owner=ana"], store=store) as run:
             for step in range(5):
                 run.log(loss=lr * 100 / (step + 1), acc=0.5 + step / 10)
         made[f"lr={lr}"] = run.run_id
-    with tb.start_run("with-files", experiment="other") as run:
+    with tb.start_run("with-files", experiment="other", store=store) as run:
         run.log_artifact(files / "model.pt")
         run.log_artifact(files / "ckpt")
         run.log_text("hello", "notes/report.md")
         run.note("kept the good one")
     made["with-files"] = run.run_id
-    run = tb.start_run("broken", experiment="other")
+    run = tb.start_run("broken", experiment="other", store=store)
     run.log(loss=9.0)
     run.end("failed", "Traceback (most recent call last):\nRuntimeError: diverged at step 0")
     made["broken"] = run.run_id
-    with tb.start_run("gone", experiment="other") as run:
+    with tb.start_run("gone", experiment="other", store=store) as run:
         pass
     made["gone"] = run.run_id
-    tb.delete_runs(ids=[run.run_id])
-    return made
+    tb.delete_runs(ids=[run.run_id], store=store)
+    tb.runs(store=store)  # ingest the spool: the store is at rest
+    return store, made
+
+
+@pytest.fixture
+def runs(template: tuple[Path, dict[str, str]], store_path: Path) -> dict[str, str]:
+    """The template's runs, in this test's own store (``TRACKBOOK_STORE``)."""
+    copy_store(template[0], store_path)
+    return dict(template[1])
 
 
 def all_commands(group: click.Group = main, prefix: tuple[str, ...] = ()
@@ -350,8 +369,6 @@ def test_doctor_reports_a_healthy_store_and_problems(runs: dict[str, str], store
 def test_every_command_runs_as_a_real_process(runs: dict[str, str], store_path: Path,
                                               tmp_path: Path) -> None:
     """Each command in its own process, all at once, each on its own copy of the store."""
-    import shutil
-
     bundle = tmp_path / "b.tbz"
     tb.export_bundle(bundle)
     commands = {
@@ -375,9 +392,7 @@ def test_every_command_runs_as_a_real_process(runs: dict[str, str], store_path: 
     procs = {}
     for i, (name, (args, _)) in enumerate(commands.items()):
         copy = tmp_path / f"store{i}" / "trackbook.duckdb"
-        copy.parent.mkdir()
-        shutil.copy(store_path, copy)
-        shutil.copytree(f"{store_path}.artifacts", f"{copy}.artifacts")
+        copy_store(store_path, copy)
         procs[name] = subprocess.Popen(
             [PYTHON, "-m", "trackbook.cli", *args], env=python_env(TRACKBOOK_STORE=str(copy)),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
@@ -404,7 +419,7 @@ import trackbook as tb
 with tb.start_run("live", params={"lr": 0.1}) as run:
     tb.get_run(run.run_id)  # a read, as a notebook would: the run is in the store now
     print(run.run_id, flush=True)
-    for step in range(12):
+    for step in range(16):
         run.log(loss=1.0 / (step + 1), step=step)
         time.sleep(0.25)
 """
@@ -418,9 +433,9 @@ def test_runs_and_tail_read_while_a_process_writes(store_path: Path) -> None:
     assert writer.stdout is not None
     run_id = writer.stdout.readline().strip()
     assert len(run_id) == 16, writer.stderr.read() if writer.stderr else ""
-    tail = subprocess.Popen([PYTHON, "-m", "trackbook.cli", "tail", run_id, "--interval",
-                             "0.3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    tail = subprocess.Popen([PYTHON, "-m", "trackbook.cli", "tail", run_id, "-n", "100",
+                             "--interval", "0.3"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     listed = []
     while writer.poll() is None:
         proc = subprocess.run([PYTHON, "-m", "trackbook.cli", "runs", "--format", "json"],
@@ -432,7 +447,7 @@ def test_runs_and_tail_read_while_a_process_writes(store_path: Path) -> None:
     assert tail.returncode == 0, err
     lines = out.splitlines()
     steps = [int(line.split("step")[1].split()[0]) for line in lines[:-1]]
-    assert steps == list(range(12)), out
+    assert steps == list(range(16)), out
     assert lines[-1].startswith(f"run {run_id[:8]} 'live' finished")
     assert "running" in listed
 
