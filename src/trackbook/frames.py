@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import io
 import json
 import math
@@ -164,13 +165,15 @@ def table(frame: Any, *, width: int | None = None, runs: bool = False,
     stays; columns that do not fit are dropped from the right and listed in ``hidden``.
     """
     rows = records(frame)
-    columns = []
-    for name in map(str, frame.columns):
+
+    def make(name: str) -> textable.Column:
         values = [_blank_nan(r[name]) if nan_blank else r[name] for r in rows]
         if name.startswith("tags."):
             values = [LABEL if v == "" else v for v in values]
-        columns.append(textable.column(name, values,
-                                       kind=RUN_COLUMNS.get(name) if runs else None))
+        return textable.column(name, values, kind=RUN_COLUMNS.get(name) if runs else None)
+
+    columns = [textable.Lazy(str(name), functools.partial(make, str(name)))
+               for name in frame.columns]
     return textable.render(columns, width, keep=2 if runs else 1)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -149,37 +149,51 @@ def column(title: str, values: Sequence[Any], *, kind: str | None = None) -> Col
     return Column(title, cells, numeric)
 
 
-def render(columns: Sequence[Column], width: int | None = None, *, keep: int = 1) -> Table:
+@dataclass
+class Lazy:
+    """A column formatted only if it is shown (a wide table formats what fits, not all)."""
+
+    title: str
+    make: Callable[[], Column]
+
+
+def _size(c: Column) -> int:
+    size = max([len(c.title), *(len(x) for x in c.cells)])
+    return size if c.numeric else min(size, max(MAX_CELL, len(c.title)))
+
+
+def render(columns: Sequence[Column | Lazy], width: int | None = None, *, keep: int = 1
+           ) -> Table:
     """Columns side by side, numbers right-aligned, cut to ``width``.
 
-    The first ``keep`` columns are always shown; later columns are dropped from the right
-    until the rest fits, and their titles are returned in ``hidden``.
+    The first ``keep`` columns are always shown; from the first later column that does not
+    fit on, columns are left out, and their titles are returned in ``hidden``.
     """
     width = width or terminal_width()
-    sizes = [max([len(c.title), *(len(x) for x in c.cells)]) for c in columns]
-    sizes = [min(s, max(MAX_CELL, len(c.title))) if not c.numeric else s
-             for s, c in zip(sizes, columns, strict=True)]
-    shown: list[int] = []
+    shown: list[Column] = []
+    sizes: list[int] = []
     used = 0
-    for i, s in enumerate(sizes):
-        need = s + (len(GAP) if shown else 0)
+    for i, item in enumerate(columns):
+        column_ = item.make() if isinstance(item, Lazy) else item
+        size = _size(column_)
+        need = size + (len(GAP) if shown else 0)
         if i >= keep and used + need > width:
             break
-        shown.append(i)
+        shown.append(column_)
+        sizes.append(size)
         used += need
-    hidden = [c.title for i, c in enumerate(columns) if i not in shown]
-    n_rows = max((len(c.cells) for c in columns), default=0)
+    hidden = [c.title for c in columns[len(shown):]]
+    n_rows = max((len(c.cells) for c in shown), default=0)
 
     def line(texts: list[str]) -> str:
         parts = []
-        for i, text in zip(shown, texts, strict=True):
-            text = cut(text, sizes[i])
-            parts.append(text.rjust(sizes[i]) if columns[i].numeric else text.ljust(sizes[i]))
+        for c, size, text in zip(shown, sizes, texts, strict=True):
+            text = cut(text, size)
+            parts.append(text.rjust(size) if c.numeric else text.ljust(size))
         return GAP.join(parts).rstrip()
 
-    lines = [line([columns[i].title for i in shown]),
-             GAP.join("-" * sizes[i] for i in shown)]
-    lines += [line([columns[i].cells[r] for i in shown]) for r in range(n_rows)]
+    lines = [line([c.title for c in shown]), GAP.join("-" * size for size in sizes)]
+    lines += [line([c.cells[r] for c in shown]) for r in range(n_rows)]
     return Table(lines, hidden)
 
 
