@@ -28,6 +28,17 @@ function lowerIsBetter(key: string): boolean {
   return /(^|[^a-z])(loss|error|err|mse|mae|rmse|perplexity|ppl|nll|wer|cer)([^a-z]|$)/i.test(key);
 }
 
+/** The metric to show first: the longest series (a metric logged once makes a poor curve). */
+function primaryMetric(data: CompareData): string {
+  const longest = [...data.metrics].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  return longest[0].key;
+}
+
+/** A metric's best summary: the min of a loss, the max of anything else. */
+function bestOf(key: string): string {
+  return lowerIsBetter(key) ? `${key}.min` : `${key}.max`;
+}
+
 function select(options: [string, string][], value: string, onChange: (v: string) => void,
                 label: string): HTMLSelectElement {
   const el = h("select", { class: "tbp-select", "aria-label": label },
@@ -48,7 +59,7 @@ export class CompareView {
   private readonly unwatchTheme: () => void;
   // Chart choices survive switching runs and tabs.
   private opts = {
-    metric: "", x: "step", smooth: 0, log_y: false, group_by: "",
+    metric: "", x: "step", smooth: 0, log_y: false, group_by: "", over: "",
     scatter_x: "", scatter_y: "", parallel_metric: "", show_all: false,
   };
 
@@ -157,11 +168,7 @@ export class CompareView {
       pane.append(h("div", { class: "tbp-note" }, "These runs logged no metrics."));
       return;
     }
-    if (!keys.includes(this.opts.metric) && this.opts.metric !== "*") {
-      // the longest series first: a metric logged once per run makes a poor curve
-      const longest = [...data.metrics].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-      this.opts.metric = longest[0].key;
-    }
+    if (!keys.includes(this.opts.metric) && this.opts.metric !== "*") this.opts.metric = primaryMetric(data);
     const redraw = () => this.draw(box, {
       kind: "curves", metric: this.opts.metric === "*" ? null : this.opts.metric, x: this.opts.x,
       smooth: this.opts.smooth, log_y: this.opts.log_y, group_by: this.groupBy(data),
@@ -179,10 +186,16 @@ export class CompareView {
     log.checked = this.opts.log_y;
     log.addEventListener("change", () => { this.opts.log_y = log.checked; redraw(); });
     const varying = data.params.filter((p) => p.differs).map((p) => p.key);
+    if (!varying.includes(this.opts.over)) this.opts.over = data.seed ?? varying[varying.length - 1] ?? "";
     const groupChoices: [string, string][] = [["", "none (one line per run)"]];
-    if (data.seed && varying.length > 1) groupChoices.push(["*", `config (mean ± std over ${data.seed})`]);
-    for (const key of varying) if (key !== data.seed) groupChoices.push([key, key]);
+    if (varying.length > 1) groupChoices.push(["*", "configuration (all params but one)"]);
+    for (const key of varying) groupChoices.push([key, key]);
     if (!groupChoices.some(([v]) => v === this.opts.group_by)) this.opts.group_by = "";
+    // Runs alike in every param but this one (the seed, guessed) make one mean ± std band.
+    const over = this.opts.group_by === "*"
+      ? h("label", {}, "mean ± std over", select(varying.map((k): [string, string] => [k, k]),
+          this.opts.over, (v) => { this.opts.over = v; redraw(); }, "over"))
+      : null;
     pane.append(h("div", { class: "tbp-controls" },
       h("label", {}, "metric", select([...keys.map((k): [string, string] => [k, k]),
         ...(keys.length > 1 ? [["*", "all metrics"] as [string, string]] : [])],
@@ -192,7 +205,7 @@ export class CompareView {
       h("label", {}, "smoothing", slider, smoothText),
       h("label", {}, log, "log scale"),
       h("label", {}, "group by", select(groupChoices, this.opts.group_by,
-        (v) => { this.opts.group_by = v; redraw(); }, "group by"))));
+        (v) => { this.opts.group_by = v; this.render(); }, "group by")), over));
     const box = this.chartBox(pane);
     redraw();
   }
@@ -200,7 +213,7 @@ export class CompareView {
   private groupBy(data: CompareData): string[] | null {
     const choice = this.opts.group_by;
     if (!choice) return null;
-    if (choice === "*") return data.params.filter((p) => p.differs && p.key !== data.seed).map((p) => p.key);
+    if (choice === "*") return data.params.filter((p) => p.differs && p.key !== this.opts.over).map((p) => p.key);
     return [choice];
   }
 
@@ -213,10 +226,7 @@ export class CompareView {
     }
     const varying = data.params.filter((p) => p.differs).map((p) => p.key);
     if (!params.includes(this.opts.scatter_x)) this.opts.scatter_x = varying[0] ?? params[0];
-    if (!metrics.includes(this.opts.scatter_y)) {
-      const first = data.metrics[0].key;
-      this.opts.scatter_y = lowerIsBetter(first) ? `${first}.min` : first;
-    }
+    if (!metrics.includes(this.opts.scatter_y)) this.opts.scatter_y = bestOf(primaryMetric(data));
     const redraw = () => this.draw(box, { kind: "scatter", x: this.opts.scatter_x, y: this.opts.scatter_y });
     pane.append(h("div", { class: "tbp-controls" },
       h("label", {}, "x", select(params.map((k) => [k, k]), this.opts.scatter_x,
@@ -233,10 +243,7 @@ export class CompareView {
       pane.append(h("div", { class: "tbp-note" }, "Parallel coordinates need params that differ and a metric."));
       return;
     }
-    if (!metrics.includes(this.opts.parallel_metric)) {
-      const first = data.metrics[0].key;
-      this.opts.parallel_metric = lowerIsBetter(first) ? `${first}.min` : first;
-    }
+    if (!metrics.includes(this.opts.parallel_metric)) this.opts.parallel_metric = bestOf(primaryMetric(data));
     const redraw = () => this.draw(box, { kind: "parallel", metric: this.opts.parallel_metric });
     pane.append(h("div", { class: "tbp-controls" },
       h("label", {}, "metric", select(metrics.map((k) => [k, k]), this.opts.parallel_metric,

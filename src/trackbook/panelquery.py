@@ -115,10 +115,8 @@ def _summaries(con: Any, run_ids: list[str], fields: list[tuple[str, Field]]
     if not keys or not run_ids:
         return {}
     rows = con.execute(
-        "SELECT run_id, key, last, min, max FROM main.metric_summary "
-        "WHERE run_id IN (SELECT unnest($runs::VARCHAR[])) "
-        "AND key IN (SELECT unnest($keys::VARCHAR[]))", {"runs": run_ids, "keys": keys}
-    ).fetchall()
+        f"SELECT run_id, key, last, min, max FROM {queries.summaries_of('$runs', '$keys')}",
+        {"runs": run_ids, "keys": keys}).fetchall()
     out: dict[tuple[str, str, str], Any] = {}
     for run_id, key, *values in rows:
         for agg, value in zip(AGGS, values, strict=True):
@@ -159,27 +157,31 @@ def available_columns(store: StoreArg = None, *, experiment: str | None = None
                       ) -> dict[str, Any]:
     """Param, metric and tag keys of the (experiment's) visible runs, most common first, and
     the columns shown when the user has chosen none (params that vary, then metrics)."""
-    scope = (f"run_id IN (SELECT run_id FROM {CORE}.run_state WHERE NOT deleted"
-             + (" AND experiment = $experiment)" if experiment else ")"))
+    # Cheap tables only (no run_state): this runs on every refresh of every panel.
+    scope = f"run_id NOT IN (SELECT run_id FROM {CORE}.deleted_runs)"
+    if experiment:
+        scope += (f" AND run_id IN (SELECT run_id FROM {CORE}.run_starts "
+                  "WHERE experiment = $experiment)")
     args = {"experiment": experiment} if experiment else {}
     with reads.reader(store).reading() as con:
         params = con.execute(
-            f"SELECT key, count(DISTINCT coalesce(value, '')) AS n, count(DISTINCT run_id) AS runs "
-            f"FROM {CORE}.params_log WHERE {scope} GROUP BY key ORDER BY runs DESC, key",
+            f"""SELECT key, min(coalesce(value, '')) <> max(coalesce(value, '')) AS varies
+                FROM {CORE}.params_log WHERE {scope} GROUP BY key ORDER BY count(*) DESC, key""",
             args).fetchall()
         metrics = con.execute(
             f"SELECT key FROM {CORE}.metric_partials WHERE {scope} "
-            "GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key", args).fetchall()
+            "GROUP BY key ORDER BY count(*) DESC, key", args).fetchall()
         tags = con.execute(
             f"SELECT key FROM {CORE}.tags_log WHERE {scope} "
-            "GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key", args).fetchall()
+            "GROUP BY key ORDER BY count(*) DESC, key", args).fetchall()
         experiments = [e for (e,) in con.execute(
-            "SELECT name FROM main.experiments ORDER BY created DESC").fetchall()]
-    varying = [k for k, n, _ in params if n > 1]
+            f"SELECT experiment FROM {CORE}.run_starts GROUP BY experiment "
+            "ORDER BY min(start_time) DESC").fetchall()]
+    varying = [k for k, varies in params if varies]
     default = ([filters.column_name("param", k) for k in varying[:DEFAULT_PARAM_COLUMNS]]
                + [filters.column_name("metric", k) for (k,) in metrics[:DEFAULT_METRIC_COLUMNS]])
     return {
-        "params": [_column("param", k) for k, _, _ in params],
+        "params": [_column("param", k) for k, _ in params],
         "metrics": [{"key": k, "ids": {agg: filters.column_name("metric", k, agg)
                                        for agg in AGGS}} for (k,) in metrics],
         "tags": [_column("tag", k) for (k,) in tags],

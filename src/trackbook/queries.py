@@ -103,6 +103,20 @@ def current_of_key(kind: str, bound: str) -> str:
             f"WHERE key = {bound} GROUP BY run_id) WHERE NOT removed)")
 
 
+def summaries_of(runs: str, keys: str | None = None) -> str:
+    """``metric_summary`` rows (run_id, key, last, ..., count, last_time) of the runs in the
+    bound list ``runs`` (and keys in ``keys``), straight from the partial summaries.
+
+    The view groups every run's partials before any filter applies: for the 25 runs of a page
+    in a 10k-run store that is 30-400 ms, against 6-10 ms here.
+    """
+    where = f"run_id IN (SELECT unnest({runs}::VARCHAR[]))"
+    if keys is not None:
+        where += f" AND key IN (SELECT unnest({keys}::VARCHAR[]))"
+    return (f"(SELECT run_id, key, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials "
+            f"WHERE {where} GROUP BY run_id, key)")
+
+
 # -- the tree -------------------------------------------------------------------------------------
 
 def _node(node: Node, c: Compiled, text: str) -> str:

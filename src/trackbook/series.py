@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from trackbook import ids, reads
+from trackbook import ids, queries, reads
 from trackbook.schema import CORE
 from trackbook.store import Store
 
@@ -27,11 +27,8 @@ DEFAULT_BAND_BUCKETS = 200
 StoreArg = str | os.PathLike[str] | Store | None
 
 # How long each chosen series is: cheap, from the per-batch summaries, not from the points.
-_SIZES = """
-    SELECT run_id, key, count, last_step FROM main.metric_summary
-    WHERE run_id IN (SELECT unnest($runs::VARCHAR[])) AND key IN (SELECT unnest($keys::VARCHAR[]))
-    ORDER BY run_id, key
-"""
+_SIZES = (f"SELECT run_id, key, count, last_step FROM {queries.summaries_of('$runs', '$keys')} "
+          "ORDER BY run_id, key")
 # One branch per series, each filtering on one (run, key): DuckDB then skips every row group
 # whose zone map excludes the run, which one IN-list over all runs cannot do (measured: 2-4x).
 _POINTS_OF = "FROM core.points WHERE run_id = ${r} AND key = ${k} AND isfinite(value)"
@@ -160,13 +157,13 @@ def bucket_means(run_ids: Sequence[str], keys: Sequence[str], *,
 def summaries(run_ids: Sequence[str], keys: Sequence[str] | None = None, *,
               store: StoreArg = None) -> Any:
     """``metric_summary`` rows (run_id, key, last, last_step, min, ..., count) of some runs."""
-    sql = ("SELECT run_id, key, last, last_step, min, min_step, max, max_step, count "
-           "FROM main.metric_summary WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))")
     args: dict[str, Any] = {"runs": _checked_ids(run_ids)}
     if keys is not None:
-        sql += " AND key IN (SELECT unnest($keys::VARCHAR[]))"
         args["keys"] = [str(k) for k in keys]
-    return reads.reader(store).arrow(sql + " ORDER BY run_id, key", args).to_pandas()
+    source = queries.summaries_of("$runs", "$keys" if keys is not None else None)
+    sql = ("SELECT run_id, key, last, last_step, min, min_step, max, max_step, count "
+           f"FROM {source} ORDER BY run_id, key")
+    return reads.reader(store).arrow(sql, args).to_pandas()
 
 
 def metric_keys(run_ids: Sequence[str] | None = None, *, store: StoreArg = None) -> list[str]:
@@ -175,6 +172,6 @@ def metric_keys(run_ids: Sequence[str] | None = None, *, store: StoreArg = None)
         rows = reads.reader(store).rows("SELECT DISTINCT key FROM main.metric_summary")
     else:
         rows = reads.reader(store).rows(
-            "SELECT DISTINCT key FROM main.metric_summary "
+            f"SELECT DISTINCT key FROM {CORE}.metric_partials "
             "WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))", {"runs": _checked_ids(run_ids)})
     return sorted(str(key) for (key,) in rows)
