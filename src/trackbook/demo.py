@@ -73,6 +73,14 @@ def run_demo(folder: Path | None = None, echo: Any = print) -> Path:
     return target
 
 
+def write_summary(target: Path, store: Path) -> Path:
+    """``summary.html`` beside the notebook: what a teammate would be sent."""
+    import trackbook as tb
+
+    return Path(tb.export_summary(target / "summary.html", store=store,
+                                  title="trackbook demo: quickstart"))
+
+
 def report(target: Path, store: Path, echo: Any) -> None:
     import pandas as pd
 
@@ -86,6 +94,9 @@ def report(target: Path, store: Path, echo: Any) -> None:
         if board is not None:
             echo("\nleaderboard (val_loss.min, mean over seeds):")
             echo(board.to_string(index=False))
+    if len(runs):
+        summary = write_summary(target, store)
+        echo(f"\nsummary (one self-contained file, opens offline; mail it): {summary}")
     echo("\nopen it in JupyterLab:")
     echo(f"  jupyter lab {target / NOTEBOOKS[0]}")
     echo(f"  (as root add --allow-root; the runs are in {store.name}, listed by "
