@@ -268,9 +268,11 @@ def test_environment_signature(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def ip():
+    from IPython import get_ipython
     from IPython.testing import globalipapp
 
-    return globalipapp.start_ipython()
+    globalipapp.start_ipython()  # returns None if another test module started it already
+    return get_ipython()
 
 
 def test_kernel_history_in_order(ip):
