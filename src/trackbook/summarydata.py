@@ -130,8 +130,10 @@ def gather(*, experiment: str | list[str] | None = None, where: str | None = Non
 
 def _nothing_selected(store: Store, experiment: Any, where: str | None, runs: Any) -> str:
     parts = []
-    if experiment:
-        parts.append(f"experiment {experiment!r}")
+    names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+    if names:
+        label = "experiment" if len(names) == 1 else "experiments"
+        parts.append(f"{label} {', '.join(repr(n) for n in names)}")
     if where:
         parts.append(f"filter {where!r}")
     if runs is not None:
