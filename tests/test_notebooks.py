@@ -59,3 +59,28 @@ def test_sweep_notebook(tmp_path: Path, store_path: Path) -> None:
     assert "mean" in board["data"]["text/plain"]
     [table] = [o for o in outputs(nb, 5) if o["output_type"] == "execute_result"]
     assert "alpha=0.01 seed=1" in table["data"]["text/plain"]
+
+
+def test_the_demo_runs_the_quickstart_and_says_where_everything_is(tmp_path: Path) -> None:
+    """`trackbook demo` as the README runs it: a real process, a real kernel, a fresh store."""
+    import subprocess
+
+    from conftest import PYTHON, python_env
+
+    folder = tmp_path / "demo"
+    result = subprocess.run([PYTHON, "-m", "trackbook.cli", "demo", str(folder)],
+                            env=python_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"store: {folder / 'trackbook.duckdb'}  (9 runs)" in out
+    assert "leaderboard (val_loss.min, mean over seeds)" in out
+    assert f"jupyter lab {folder / 'quickstart.ipynb'}" in out and "--allow-root" in out
+    assert str(folder / "summary.html") in out
+    assert (folder / "summary.html").stat().st_size > 100_000
+    assert (folder / "summary.md").read_text().startswith("# quickstart")
+    nb = nbformat.read(folder / "quickstart.ipynb", as_version=4)
+    errors = [o for cell in nb.cells for o in cell.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == []
+    shown = [o["data"] for cell in nb.cells for o in cell.get("outputs", []) if "data" in o]
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in shown)  # the panel
