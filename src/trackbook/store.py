@@ -207,7 +207,7 @@ class Store:
     def reading(self) -> Iterator[Any]:
         """A connection for a burst of reads; runs of dead local processes read `crashed`."""
         with self.connect() as con:
-            _mark_dead_processes(con)
+            _mark_dead_processes(con, self.path)
             yield con
 
     def arrow(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
@@ -270,12 +270,16 @@ def _busy_message(path: str, exc: Exception) -> str:
 
 
 def _schema_version(con: Any) -> int:
+    # Every open asks this: one small query when the store is a trackbook store (the usual
+    # case); the catalog is listed only when there is no migrations table.
+    try:
+        return int(con.execute(f"SELECT max(version) FROM {CORE}.migrations").fetchone()[0] or 0)
+    except _duckdb().CatalogException:
+        pass
     tables = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
         "current_database()"
     ).fetchall()
-    if (CORE, "migrations") in tables:
-        return int(con.execute(f"SELECT max(version) FROM {CORE}.migrations").fetchone()[0] or 0)
     if tables:
         raise StoreError(
             f"{con.execute('SELECT current_database()').fetchone()[0]}: this DuckDB database "
@@ -420,9 +424,30 @@ def _append(con: Any, table: str, data: Any, *, skip_existing: bool) -> int:
         con.unregister("_incoming")
 
 
-def _mark_dead_processes(con: Any) -> None:
-    """Runs left `running` by a process of this host that is gone read `crashed` at once."""
+# Processes of this host seen gone, as (pid, start ticks): a pid with its start time never
+# comes back, so each is looked up in /proc once. Per store, what the last full check saw.
+_known_dead: set[tuple[int, int]] = set()
+_dead_checked: dict[str, tuple[int, frozenset[tuple[int, int]]]] = {}
+
+
+def _mark_dead_processes(con: Any, path: str) -> None:
+    """Runs left `running` by a process of this host that is gone read `crashed` at once.
+
+    Every read does this, so the usual case is one cheap query: the processes of this host
+    that ever recorded a `running` status, and the number of status rows. Only when one of
+    those processes is gone, and status rows or gone processes changed since the last check
+    of this store, are the latest statuses of the runs read and `crashed` rows appended.
+    """
     host, me, _ = proc.identity()
+    n_rows, candidates = con.execute(
+        f"""SELECT (SELECT count(*) FROM {CORE}.run_status),
+                   list(DISTINCT [pid, coalesce(proc_start, 0)])
+            FROM {CORE}.run_status WHERE status = 'running' AND host = ? AND pid <> ?""",
+        [host, me],
+    ).fetchone()
+    dead = frozenset(p for p in map(tuple, candidates or []) if _is_gone(*p))
+    if not dead or _dead_checked.get(path) == (n_rows, dead):
+        return
     rows = con.execute(
         f"""SELECT run_id, s.pid, s.proc_start FROM (
                 SELECT run_id, arg_max({{'status': status, 'host': host, 'pid': pid,
@@ -431,11 +456,22 @@ def _mark_dead_processes(con: Any) -> None:
             WHERE s.status = 'running' AND s.host = ? AND s.pid <> ?""",
         [host, me],
     ).fetchall()
-    dead = [run_id for run_id, pid, start in rows if not proc.is_alive(pid, start)]
-    if dead:
+    crashed = [run_id for run_id, pid, start in rows if (pid, start or 0) in dead]
+    if crashed:
         con.execute(
             f"""INSERT INTO {CORE}.run_status (run_id, status, time, host, pid, error)
                 SELECT unnest(?::VARCHAR[]), 'crashed', now(), ?, NULL,
                        'the process running it ended without ending the run'""",
-            [dead, host],
+            [crashed, host],
         )
+    _dead_checked[path] = (n_rows + len(crashed), dead)
+
+
+def _is_gone(pid: int, start: int) -> bool:
+    if (pid, start) in _known_dead:
+        return True
+    if proc.is_alive(pid, start or None):
+        return False
+    if start:  # without a start time a pid may be reused: ask again next time
+        _known_dead.add((pid, start))
+    return True
