@@ -16,7 +16,14 @@ from typing import Any
 from trackbook import filters
 from trackbook.errors import FilterError
 from trackbook.filters import BoolOp, Compare, Field, In, IsNull, Literal, Node, Not
-from trackbook.schema import CORE, PARAM_CURRENT, STATUSES, SUMMARY_COLUMNS, TAG_CURRENT
+from trackbook.schema import (
+    CORE,
+    PARAM_EXPRS,
+    STATUSES,
+    SUMMARY_COLUMNS,
+    SUMMARY_EXPRS,
+    TAG_CURRENT,
+)
 
 RUNS = f"{CORE}.run_state"
 TIME_ATTRS = {"start_time", "end_time"}
@@ -26,32 +33,48 @@ SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 @dataclass
+class _Joined:
+    """One field's per-run subquery: its alias, the bound key, the columns asked of it."""
+
+    kind: str
+    alias: str
+    key: str
+    columns: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Compiled:
     """SQL pieces over ``run_state`` aliased ``r``: joins, a WHERE condition, an ORDER BY."""
 
-    joins: list[str] = field(default_factory=list)
     where: str = "true"
     order: str = "r.start_time DESC, r.run_id"
     params: dict[str, Any] = field(default_factory=dict)
-    _aliases: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _fields: dict[tuple[str, str], _Joined] = field(default_factory=dict)
 
     def bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f"${name}"
 
-    def alias(self, target: Field) -> str:
-        """The joined subquery holding ``target`` for each run (one join per distinct field)."""
-        key = (target.kind, target.key, "" if target.kind != "metric" else "m")
-        if key in self._aliases:
-            return self._aliases[key]
-        alias = f"f{len(self._aliases)}"
-        self._aliases[key] = alias
-        self.joins.append(
-            f"LEFT JOIN {current_of_key(target.kind, self.bind(target.key))} {alias} "
-            f"ON {alias}.run_id = r.run_id"
-        )
-        return alias
+    def column(self, target: Field, column: str) -> str:
+        """``alias.column`` of the joined subquery holding ``target`` for each run.
+
+        One join per distinct field; it computes only the columns asked for (a metric's
+        summary has eight, a filter on its last value needs one).
+        """
+        key = (target.kind, target.key)
+        joined = self._fields.get(key)
+        if joined is None:
+            joined = self._fields[key] = _Joined(target.kind, f"f{len(self._fields)}",
+                                                 self.bind(target.key))
+        if column != "run_id":
+            joined.columns.add(column)
+        return f"{joined.alias}.{column}"
+
+    @property
+    def joins(self) -> list[str]:
+        return [f"LEFT JOIN {current_of_key(j.kind, j.key, j.columns)} {j.alias} "
+                f"ON {j.alias}.run_id = r.run_id" for j in self._fields.values()]
 
 
 def compile_filter(where: str | None, compiled: Compiled | None = None) -> Compiled:
@@ -79,25 +102,28 @@ def _order_exprs(target: Field, c: Compiled) -> list[str]:
         return [f"r.{target.key}"]
     if target.kind == "dataset":
         raise FilterError("runs cannot be ordered by a dataset field")
-    alias = c.alias(target)
     if target.kind == "metric":
-        return [f"{alias}.{target.agg}"]
+        return [c.column(target, target.agg)]
     if target.kind == "param":
-        return [f"{alias}.num", f"{alias}.value"]
-    return [f"{alias}.value"]
+        return [c.column(target, "num"), c.column(target, "value")]
+    return [c.column(target, "value")]
 
 
-def current_of_key(kind: str, bound: str) -> str:
+def current_of_key(kind: str, bound: str, columns: set[str] | None = None) -> str:
     """Per run, the current value(s) of one param / metric summary / tag key.
 
     Grouping the log of one key by run is much cheaper than going through the views, which
-    group every key of every run.
+    group every key of every run. ``columns`` limits what is computed (default: all).
     """
     if kind == "param":
-        return (f"(SELECT run_id, {PARAM_CURRENT} FROM {CORE}.params_log "
+        names = [n for n in PARAM_EXPRS if columns is None or n in columns or n == "type"]
+        exprs = ", ".join(f"{PARAM_EXPRS[n]} AS {n}" for n in names)
+        return (f"(SELECT run_id, {exprs} FROM {CORE}.params_log "
                 f"WHERE key = {bound} GROUP BY run_id)")
     if kind == "metric":
-        return (f"(SELECT run_id, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials "
+        names = [n for n in SUMMARY_EXPRS if columns is None or n in columns]
+        exprs = "".join(f", {SUMMARY_EXPRS[n]} AS {n}" for n in names)
+        return (f"(SELECT run_id{exprs} FROM {CORE}.metric_partials "
                 f"WHERE key = {bound} GROUP BY run_id)")
     return (f"(SELECT run_id, value FROM (SELECT run_id, {TAG_CURRENT} FROM {CORE}.tags_log "
             f"WHERE key = {bound} GROUP BY run_id) WHERE NOT removed)")
@@ -141,12 +167,11 @@ def _is_null(node: IsNull, c: Compiled) -> str:
     elif target.kind == "dataset":
         test = "NOT EXISTS (SELECT 1 FROM main.inputs i WHERE i.run_id = r.run_id)"
     else:
-        alias = c.alias(target)
-        test = f"{alias}.run_id IS NULL"
+        test = f"{c.column(target, 'run_id')} IS NULL"
         if target.kind == "param":
-            test = f"({test} OR {alias}.type = 'none')"
+            test = f"({test} OR {c.column(target, 'type')} = 'none')"
         elif target.kind == "metric" and target.agg != "last":
-            test = f"{alias}.{target.agg} IS NULL"
+            test = f"{c.column(target, target.agg)} IS NULL"
     return f"(NOT ({test}))" if node.negated else f"({test})"
 
 
@@ -159,7 +184,7 @@ def _compare(node: Compare, c: Compiled, text: str) -> str:
     elif kind == "metric":
         sql = _metric_compare(node, c, text)
     elif kind == "tag":
-        sql = _text_compare(f"{c.alias(node.field)}.value", node, c)
+        sql = _text_compare(c.column(node.field, "value"), node, c)
     else:
         sql = _dataset_compare(node, c)
     return f"coalesce({sql}, false)"
@@ -197,26 +222,27 @@ def _number(literal: Literal) -> float | None:
 
 
 def _param_compare(node: Compare, c: Compiled) -> str:
-    alias = c.alias(node.field)
+    kind, num = c.column(node.field, "type"), c.column(node.field, "num")
     literal = node.value
     if node.op in ("like", "ilike", "rlike"):
-        return _apply(f"{alias}.value", node, c.bind(str(literal.value)))
+        return _apply(c.column(node.field, "value"), node, c.bind(str(literal.value)))
     if isinstance(literal.value, bool):
-        flag = _apply(f"{alias}.num", node, c.bind(1.0 if literal.value else 0.0))
-        return f"({alias}.type = 'bool' AND {flag})"
+        flag = _apply(num, node, c.bind(1.0 if literal.value else 0.0))
+        return f"({kind} = 'bool' AND {flag})"
     number = _number(literal)
     if not literal.quoted:  # a bare number compares with numeric params only
-        as_number = _apply(f"{alias}.num", node, c.bind(number))
-        return f"({alias}.type IN {NUMERIC_TYPES} AND {as_number})"
-    as_text = _apply(f"{alias}.value", node, c.bind(str(literal.value)))
+        as_number = _apply(num, node, c.bind(number))
+        return f"({kind} IN {NUMERIC_TYPES} AND {as_number})"
+    text = c.column(node.field, "value")
+    as_text = _apply(text, node, c.bind(str(literal.value)))
     if node.op in ("=", "!="):  # booleans stored as 'True' match 'true' too
-        as_text = (f"CASE WHEN {alias}.type = 'bool' THEN "
-                   f"{_apply(f'lower({alias}.value)', node, c.bind(str(literal.value).lower()))} "
+        as_text = (f"CASE WHEN {kind} = 'bool' THEN "
+                   f"{_apply(f'lower({text})', node, c.bind(str(literal.value).lower()))} "
                    f"ELSE {as_text} END")
     if number is None:
-        return f"(CASE WHEN {alias}.type IN {NUMERIC_TYPES} THEN false ELSE {as_text} END)"
-    as_number = _apply(f"{alias}.num", node, c.bind(number))
-    return f"(CASE WHEN {alias}.type IN {NUMERIC_TYPES} THEN {as_number} ELSE {as_text} END)"
+        return f"(CASE WHEN {kind} IN {NUMERIC_TYPES} THEN false ELSE {as_text} END)"
+    as_number = _apply(num, node, c.bind(number))
+    return f"(CASE WHEN {kind} IN {NUMERIC_TYPES} THEN {as_number} ELSE {as_text} END)"
 
 
 def _metric_compare(node: Compare, c: Compiled, text: str) -> str:
@@ -228,8 +254,7 @@ def _metric_compare(node: Compare, c: Compiled, text: str) -> str:
         raise FilterError(
             f"metrics compare with numbers, not {node.value.text!r}", text, node.value.position
         )
-    alias = c.alias(node.field)
-    return _apply(f"{alias}.{node.field.agg}", node, c.bind(number))
+    return _apply(c.column(node.field, node.field.agg), node, c.bind(number))
 
 
 def _attr_compare(node: Compare, c: Compiled, text: str) -> str:
@@ -280,8 +305,15 @@ def select_runs(
     order_by: Any = None,
     limit: int | None = None,
     include_deleted: bool = False,
+    columns: list[str] | None = None,
+    numbered: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """SQL selecting matching runs (all ``run_state`` columns plus ``_ord``), in order."""
+    """SQL selecting matching runs (``run_state`` columns plus ``_ord``, 1 up), in order.
+
+    ``columns`` picks the ``run_state`` columns (default: all); fewer is cheaper, as the
+    run's source text is among them. ``numbered=False`` leaves out ``_ord`` (a window over
+    every matching run) for callers that number the rows as they read them.
+    """
     c = compile_filter(where)
     compile_order(order_by, c)
     conditions = [c.where]
@@ -290,11 +322,14 @@ def select_runs(
     if experiment is not None:
         names = [experiment] if isinstance(experiment, str) else list(experiment)
         conditions.append(f"r.experiment IN (SELECT unnest({c.bind(names)}::VARCHAR[]))")
+    picked = ", ".join(f"r.{col}" for col in columns) if columns else "r.*"
+    if numbered:
+        picked += f", row_number() OVER (ORDER BY {c.order}) AS _ord"
     sql = (
-        f"SELECT r.*, row_number() OVER (ORDER BY {c.order}) AS _ord FROM {RUNS} r "
+        f"SELECT {picked} FROM {RUNS} r "
         + " ".join(c.joins)
         + " WHERE " + " AND ".join(conditions)
-        + " ORDER BY _ord"
+        + (" ORDER BY _ord" if numbered else f" ORDER BY {c.order}")
     )
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:

@@ -137,24 +137,27 @@ LAST_ORDER = "(last_step::HUGEINT * 10000000000000000 + epoch_us(last_time))"
 
 # Partial summaries of one (run, key) combined: the value at the highest step (ties: latest
 # wall time), min and max ignoring NaN with the step where each was reached first, the count.
-SUMMARY_COLUMNS = """
-    arg_max(last, {LAST_ORDER}) AS last,
-    max(last_step) AS last_step,
-    min(min) AS min,
-    arg_min(min_step, {'v': min, 's': min_step}) FILTER (WHERE min IS NOT NULL) AS min_step,
-    max(max) AS max,
-    arg_max(max_step, {'v': max, 's': -max_step}) FILTER (WHERE max IS NOT NULL) AS max_step,
-    sum(count)::BIGINT AS count,
-    arg_max(last_time, {LAST_ORDER}) AS last_time
-""".replace("{LAST_ORDER}", LAST_ORDER)
+# One expression per column, so a filter on `metrics.k.min` computes only that one.
+SUMMARY_EXPRS = {
+    "last": f"arg_max(last, {LAST_ORDER})",
+    "last_step": "max(last_step)",
+    "min": "min(min)",
+    "min_step": "arg_min(min_step, {'v': min, 's': min_step}) FILTER (WHERE min IS NOT NULL)",
+    "max": "max(max)",
+    "max_step": "arg_max(max_step, {'v': max, 's': -max_step}) FILTER (WHERE max IS NOT NULL)",
+    "count": "sum(count)::BIGINT",
+    "last_time": f"arg_max(last_time, {LAST_ORDER})",
+}
+SUMMARY_COLUMNS = ",\n".join(f"    {expr} AS {name}" for name, expr in SUMMARY_EXPRS.items())
 
 # The current value of a param per group (latest row wins). max_by skips NULL arguments, so
 # the number and text are taken only when the latest row's type says they are set.
-PARAM_CURRENT = """
-    max_by(type, time) AS type,
-    CASE WHEN max_by(type, time) IN ('int', 'float', 'bool') THEN max_by(num, time) END AS num,
-    CASE WHEN max_by(type, time) <> 'none' THEN max_by(value, time) END AS value
-"""
+PARAM_EXPRS = {
+    "type": "max_by(type, time)",
+    "num": "CASE WHEN max_by(type, time) IN ('int', 'float', 'bool') THEN max_by(num, time) END",
+    "value": "CASE WHEN max_by(type, time) <> 'none' THEN max_by(value, time) END",
+}
+PARAM_CURRENT = ",\n".join(f"    {expr} AS {name}" for name, expr in PARAM_EXPRS.items())
 TAG_CURRENT = """
     max_by(value, time) AS value, coalesce(max_by(removed, time), false) AS removed
 """
