@@ -51,7 +51,8 @@ def runs(
     -------
     pandas.DataFrame
     """
-    sql, params = queries.select_runs(where, experiment, order_by, limit)
+    sql, params = queries.select_runs(where, experiment, order_by, limit, columns=BASE_COLUMNS,
+                                      numbered=False)
     with reader(store).reading() as con:
         frame = wide_runs(con, sql, params)
     # A tag removed from every selected run leaves an all-empty column: drop it.
@@ -60,90 +61,89 @@ def runs(
 
 
 def wide_runs(con: Any, select_sql: str, params: dict[str, Any]) -> Any:
-    """The runs ``select_sql`` picks as a DataFrame, one wide row each, in its order.
+    """The runs ``select_sql`` picks (in its order, with ``run_id``) as a wide DataFrame.
 
     Current params, metric last values and tags come from the append-only logs grouped by
-    (run position, key number) in DuckDB, and go into columns with :mod:`trackbook.pivot`.
-    Keys travel as numbers and text only where a column holds text: converting strings is
-    what costs most here.
+    (run position, key) in DuckDB, one query per log, and go into columns with
+    :mod:`trackbook.pivot`. Values travel as numbers; text only for the keys whose column
+    holds text, in a second query: converting strings is what costs most here.
     """
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
-    # These queries are many and small: one thread runs them faster than two that synchronise.
+    # These queries are small: one thread runs them faster than two that synchronise. Not
+    # reset afterwards: restarting the worker threads costs more than the reads (~2 ms), and
+    # the connection is closed after this burst of reads anyway.
     con.execute("SET threads = 1")
+    selected = con.execute(select_sql, params).to_arrow_table()
+    n = selected.num_rows
+    # The runs and their positions, read back by the pivot queries: an Arrow table scanned in
+    # place, which is cheaper than a temp table plus a window numbering the rows.
+    con.register("_sel", pa.table({"run_id": selected.column("run_id"),
+                                   "_i": np.arange(n, dtype=np.int64)}))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sel AS {select_sql}", params)
-        frame = con.execute(f"SELECT {', '.join(BASE_COLUMNS)} FROM _sel ORDER BY _ord"
-                            ).to_arrow_table().to_pandas()
-        columns: dict[str, Any] = {}
-        for prefix, table in _LONG:
-            columns.update(_pivot_table(con, prefix, table, len(frame)))
+        columns = {**_param_columns(con, n), **_metric_columns(con, n), **_tag_columns(con, n)}
     finally:
-        con.execute("RESET threads")
+        con.unregister("_sel")
+    frame = selected.to_pandas()
     if not columns:
         return frame
     return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
-# Per (run, key) of each log: whether the key is gone (None / untagged) and its current value;
-# a number, or text for keys whose column holds text.
-_CURRENT = {
-    ("params", "num"): "max_by(type = 'none', time) AS gone, max_by(num, time) AS value",
-    ("params", "text"): "max_by(type = 'none', time) AS gone, max_by(value, time) AS value",
-    ("metrics", "num"): f"false AS gone, arg_max(last, {LAST_ORDER}) AS value",
-    ("tags", "text"): "max_by(removed, time) AS gone, max_by(value, time) AS value",
-}
-_LONG = (("params", "params_log"), ("metrics", "metric_partials"), ("tags", "tags_log"))
+# Bits of a param's types, OR-ed over every row of a key: which kind its column gets.
+_TYPE_BITS = """bit_or(CASE WHEN type IS NULL OR type = 'none' THEN 0 WHEN type = 'int' THEN 1
+                        WHEN type = 'float' THEN 2 WHEN type = 'bool' THEN 4 ELSE 8 END)"""
+_INT, _FLOAT, _BOOL, _OTHER = 1, 2, 4, 8
+# Rows of a log for the selected runs, grouped per (run position, key): latest row wins.
+_GROUPED = f"""SELECT s._i AS i, g.key, {{columns}} FROM {CORE}.{{table}} g
+               JOIN _sel s USING (run_id) {{where}} GROUP BY ALL"""
 
 
-def _pivot_table(con: Any, prefix: str, table: str, n: int) -> dict[str, Any]:
-    """One column per key of one log, for the runs in ``_sel``."""
-    keys = con.execute(
-        f"SELECT key, list(DISTINCT {'type' if prefix == 'params' else 'NULL'}) "
-        f"FROM {CORE}.{table} WHERE run_id IN (SELECT run_id FROM _sel) GROUP BY key"
-    ).fetchall()
-    kinds = {key: _column_kind(prefix, types) for key, types in keys}
-    out: dict[str, Any] = {}
-    for part in ("num", "text"):
-        names = sorted(k for k, kind in kinds.items() if (kind == "object") == (part == "text"))
-        if names:
-            out.update(_pivot_keys(con, prefix, table, part, names, kinds, n))
+def _grouped(con: Any, table: str, columns: str, where: str = "", params: Any = None) -> Any:
+    sql = _GROUPED.format(table=table, columns=columns, where=where)
+    return con.execute(sql, params or {}).to_arrow_table()
+
+
+def _param_columns(con: Any, n: int) -> dict[str, Any]:
+    """``params.<k>``: numbers (int, float, bool) where every row of the key agrees, else text."""
+    long = _grouped(con, "params_log", f"""{_TYPE_BITS} AS types,
+        max_by(type = 'none', time) AS gone, max_by(num, time) AS value""")
+    keys = pivot.Keys(long)
+    bits = keys.reduce_or(long.column("types"))
+    kinds = {name: _param_kind(int(b)) for name, b in zip(keys.names, bits, strict=True)}
+    out = keys.columns("params.", n, long, kinds, skip={k for k, v in kinds.items()
+                                                      if v == "object"})
+    text_keys = sorted(k for k, v in kinds.items() if v == "object")
+    if text_keys:
+        text = _grouped(con, "params_log", "max_by(type = 'none', time) AS gone, "
+                        "max_by(value, time) AS value",
+                        "WHERE g.key IN (SELECT unnest($keys::VARCHAR[]))", {"keys": text_keys})
+        out.update(pivot.Keys(text).columns("params.", n, text, kinds))
     return {name: out[name] for name in sorted(out)}
 
 
-def _pivot_keys(con: Any, prefix: str, table: str, part: str, names: list[str],
-                kinds: dict[str, str], n: int) -> dict[str, Any]:
-    long = con.execute(
-        f"""SELECT s._ord - 1 AS i, k.idx, {_CURRENT[prefix, part]}
-            FROM {CORE}.{table} JOIN _sel s USING (run_id)
-            JOIN (SELECT unnest($keys) AS key, unnest(range(len($keys))) AS idx) k USING (key)
-            GROUP BY ALL""",
-        {"keys": names},
-    ).fetchnumpy()
-    order = long["idx"].argsort()
-    codes, positions = long["idx"][order], long["i"][order]
-    kept = ~long["gone"][order].astype(bool)
-    values = long["value"][order]
-    bounds = pivot.bounds(codes, len(names))
-    out = {}
-    for k, name in enumerate(names):
-        rows = slice(bounds[k], bounds[k + 1])
-        keep = kept[rows]
-        out[f"{prefix}.{name}"] = pivot.scatter(n, positions[rows][keep], values[rows][keep],
-                                               kind=kinds[name])
-    return out
+def _metric_columns(con: Any, n: int) -> dict[str, Any]:
+    long = _grouped(con, "metric_partials",
+                    f"false AS gone, arg_max(last, {LAST_ORDER}) AS value")
+    keys = pivot.Keys(long)
+    return keys.columns("metrics.", n, long, dict.fromkeys(keys.names, "float"))
 
 
-def _column_kind(prefix: str, types: list[str | None]) -> str:
+def _tag_columns(con: Any, n: int) -> dict[str, Any]:
+    long = _grouped(con, "tags_log", "max_by(removed, time) AS gone, max_by(value, time) AS value")
+    keys = pivot.Keys(long)
+    return keys.columns("tags.", n, long, dict.fromkeys(keys.names, "object"))
+
+
+def _param_kind(bits: int) -> str:
     """How a key's column is typed: numbers stay numbers, text or mixed keys are objects."""
-    if prefix == "metrics":
-        return "float"
-    kinds = {t for t in types if t not in (None, "none")}
-    if prefix == "tags" or not kinds or not kinds <= {"int", "float", "bool"}:
+    if not bits or bits & _OTHER:
         return "object"
-    if kinds == {"int"}:
+    if bits == _INT:
         return "int"
-    return "bool" if kinds == {"bool"} else "float"
+    return "bool" if bits == _BOOL else "float"
 
 
 def sql(query: str, params: Any = None, *, store: str | os.PathLike[str] | Store | None = None
