@@ -54,14 +54,25 @@ def runs(
     sql, params = queries.select_runs(where, experiment, order_by, limit, columns=BASE_COLUMNS,
                                       numbered=False)
     with reader(store).reading() as con:
-        frame = wide_runs(con, sql, params)
+        frame = _wide(con, con.execute(sql, params).to_arrow_table())
     # A tag removed from every selected run leaves an all-empty column: drop it.
     empty = [c for c in frame.columns if c.startswith("tags.") and frame[c].isna().all()]
-    return frame.drop(columns=empty)
+    return frame.drop(columns=empty) if empty else frame  # drop() copies even when empty
 
 
 def wide_runs(con: Any, select_sql: str, params: dict[str, Any]) -> Any:
-    """The runs ``select_sql`` picks (in its order, with ``run_id``) as a wide DataFrame.
+    """The runs ``select_sql`` picks as a DataFrame, one wide row each, in its order.
+
+    ``select_sql`` selects ``run_state`` columns plus ``_ord`` (see
+    :func:`trackbook.queries.select_runs`); rows come out by ``_ord``.
+    """
+    selected = con.execute(f"SELECT {', '.join(BASE_COLUMNS)} FROM ({select_sql}) "
+                           "ORDER BY _ord", params).to_arrow_table()
+    return _wide(con, selected)
+
+
+def _wide(con: Any, selected: Any) -> Any:
+    """The runs of ``selected`` (an Arrow table of BASE_COLUMNS, in order), made wide.
 
     Current params, metric last values and tags come from the append-only logs grouped by
     (run position, key) in DuckDB, one query per log, and go into columns with
@@ -76,7 +87,6 @@ def wide_runs(con: Any, select_sql: str, params: dict[str, Any]) -> Any:
     # reset afterwards: restarting the worker threads costs more than the reads (~2 ms), and
     # the connection is closed after this burst of reads anyway.
     con.execute("SET threads = 1")
-    selected = con.execute(select_sql, params).to_arrow_table()
     n = selected.num_rows
     # The runs and their positions, read back by the pivot queries: an Arrow table scanned in
     # place, which is cheaper than a temp table plus a window numbering the rows.
