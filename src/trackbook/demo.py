@@ -88,16 +88,51 @@ def report(target: Path, store: Path, echo: Any) -> None:
 
     runs = tb.runs(store=store)
     echo(f"\nstore: {store}  ({len(runs)} runs)")
-    with pd.option_context("display.width", 120, "display.max_columns", 10):
+    if len(runs):
         board = tb.leaderboard(metric="val_loss.min", goal="min", group_by="params.alpha",
-                               store=store) if len(runs) else None
-        if board is not None:
+                               store=store)
+        # Displays show 8 characters of an id and 4 significant digits.
+        board["best_run"] = board["best_run"].str[:8]
+        with pd.option_context("display.width", 120, "display.max_columns", 10,
+                               "display.float_format", "{:.4g}".format):
             echo("\nleaderboard (val_loss.min, mean over seeds):")
             echo(board.to_string(index=False))
-    if len(runs):
         summary = write_summary(target, store)
         echo(f"\nsummary (one self-contained file, opens offline; mail it): {summary}")
+    here = Path.cwd()
     echo("\nopen it in JupyterLab:")
-    echo(f"  jupyter lab {target / NOTEBOOKS[0]}")
-    echo(f"  (as root add --allow-root; the runs are in {store.name}, listed by "
-         f"`trackbook runs --store {store}`)")
+    echo(f"  {_command('jupyter', here)} lab{' --allow-root' if _is_root() else ''} "
+         f"{_shown(target / NOTEBOOKS[0], here)}")
+    if not _installed("jupyter-lab"):
+        echo(f"  (JupyterLab is not installed here: {_command('pip', here)} install jupyterlab)")
+    echo("list its runs from a terminal:")
+    echo(f"  {_command('trackbook', here)} runs --store {_shown(store, here)}")
+
+
+def _bin() -> Path:
+    """The folder of this Python's scripts (``.venv/bin``), where jupyter and trackbook are."""
+    return Path(sys.executable).parent
+
+
+def _installed(name: str) -> bool:
+    return shutil.which(name, path=str(_bin())) is not None
+
+
+def _command(name: str, here: Path) -> str:
+    """How to call a script of this environment from ``here``: by name if the shell finds
+    this very one, else by its path."""
+    if shutil.which(name) == str(_bin() / name):
+        return name
+    return str(_shown(_bin() / name, here))
+
+
+def _shown(path: Path, here: Path) -> Path:
+    """``path`` relative to ``here`` when it is inside it (shorter to read and to type)."""
+    try:
+        return path.relative_to(here)
+    except ValueError:
+        return path
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
