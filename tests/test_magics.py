@@ -119,6 +119,8 @@ def test_options_experiment_tags_note(ip: Any) -> None:
         ("%%track -e ''", "experiment name"),
         ("%%track 'unclosed", "No closing quotation"),
         ("%%track --resume abc", "%%track: "),  # no such store yet, or a too-short prefix
+        ("%%track -e", "expected one argument"),
+        ("%%track one two", "unrecognized arguments: two"),
     ],
 )
 def test_argument_errors_are_usage_messages_and_the_cell_does_not_run(
@@ -127,10 +129,28 @@ def test_argument_errors_are_usage_messages_and_the_cell_does_not_run(
     result = run(ip, f"{line}\nx = 'ran'\n")
     assert not result.success
     assert message in str(result.error_in_exec)
+    assert "\n" not in str(result.error_in_exec)  # one line
     assert "Traceback" not in capsys.readouterr().out
     assert "x" not in ip.user_ns
     after = len(tb.runs()) if Path(tb.init().path).exists() else 0
     assert after == before
+
+
+def test_help_is_shown_once_and_the_cell_does_not_run(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(ip, "%%track --help\nx = 'ran'\n")
+    assert result.success and "x" not in ip.user_ns
+    assert capsys.readouterr().out.count("usage: %%track") == 1
+    # IPython refuses a cell magic with an empty cell, and then points to the line magic.
+    assert run(ip, "%track").success
+    assert "--sweep SWEEP" in capsys.readouterr().out
+    assert "line magic %track" in str(run(ip, "%%track --help").error_in_exec)
+
+
+def test_execution_count_is_the_cells_number(ip: Any) -> None:
+    run(ip, "%%track counted\nx = 1\n1/0\n")
+    number = ip.execution_count - 1  # the cell that just ran, in IPython 8 and 9 alike
+    assert latest().lineage["code"]["execution_count"] == number
 
 
 def test_ipython_syntax_in_the_cell(ip: Any) -> None:

@@ -81,7 +81,7 @@ def execute(shell: Any, prepared: PreparedCell) -> Any:
     __tracebackhide__ = True  # IPython hides this frame in tracebacks
     namespace = shell.user_ns
     namespace.update(prepared.inject)
-    filename = shell.compile.cache(prepared.code, shell.execution_count)
+    filename = shell.compile.cache(prepared.code, cell_number(shell))
     tree = ast.parse(prepared.code, filename=filename)
     body, last = cells.split_last_expression(tree)
     exec(shell.compile(body, filename, "exec"), shell.user_global_ns, namespace)
@@ -89,6 +89,18 @@ def execute(shell: Any, prepared: PreparedCell) -> Any:
         return None
     value = eval(shell.compile(last, filename, "eval"), shell.user_global_ns, namespace)
     return None if prepared.code.rstrip().endswith(";") else value
+
+
+def cell_number(shell: Any) -> int | None:
+    """The execution count (``In[n]``) of the cell running now.
+
+    IPython 9 counts the cell before running it (``shell.execution_count`` is already n + 1
+    inside it), IPython 8 after; the input history holds this cell either way.
+    """
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if isinstance(history, list) and len(history) > 1:
+        return len(history) - 1
+    return getattr(shell, "execution_count", None)
 
 
 def run_cell(shell: Any, run: ActiveRun, prepared: PreparedCell) -> Any:

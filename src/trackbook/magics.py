@@ -16,19 +16,25 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from trackbook import ids, session, sweeps, tried, values
 from trackbook import run as runs_api
 from trackbook.cardview import number, run_card
-from trackbook.cellrun import PreparedCell, final_card, prepare, run_cell
+from trackbook.cellrun import PreparedCell, cell_number, final_card, prepare, run_cell
 from trackbook.cells import parse_value
 from trackbook.errors import TrackbookError
 
 _indexes: dict[str, tried.TriedIndex] = {}
 
 
+class _HelpShown(Exception):  # not an error: --help was asked for, and printed
+    pass
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would print and exit the kernel
-        raise UsageError(f"{self.prog}: {message}\nusage: {self.format_usage().strip()[7:]}")
+    def error(self, message: str) -> Any:  # argparse would print the usage and exit the kernel
+        raise UsageError(f"{self.prog}: {message} (%track lists the options)")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:
-        raise UsageError(message or self.format_help())
+        if status == 0:  # --help, already printed: the cell does not run, and does not fail
+            raise _HelpShown
+        raise UsageError(message or self.format_usage())
 
 
 def track_parser() -> _Parser:
@@ -84,7 +90,10 @@ class TrackMagics(Magics):
     def track(self, line: str, cell: str) -> Any:
         """Run the cell as a trackbook run. ``%%track --help`` lists the options."""
         __tracebackhide__ = True
-        args = track_parser().parse_args(_split(line, "%%track"))
+        try:
+            args = track_parser().parse_args(_split(line, "%%track"))
+        except _HelpShown:
+            return None
         overrides = parse_overrides(args.param)
         tags = parse_tag_options(args.tags)
         if args.experiment is not None and not args.experiment.strip():
@@ -107,6 +116,18 @@ class TrackMagics(Magics):
             return None
         run = _start(self.shell, prepared, args, tags)
         return _run_with_card(self.shell, run, prepared, index, quiet=args.quiet)
+
+    @line_magic("track")  # type: ignore[arg-type]
+    def track_help(self, line: str) -> None:
+        """``%track``: the options of the cell magic ``%%track``.
+
+        IPython refuses a cell magic whose cell is empty, so ``%%track --help`` alone in a cell
+        points here (``Did you mean the line magic %track?``).
+        """
+        track_parser().print_help()
+        if line.strip() not in ("", "-h", "--help"):
+            print("\n%track only shows this help: put %%track and its options on the first line "
+                  "of the cell to run as a run.")
 
     @line_magic("trackbook")  # type: ignore[arg-type]
     def trackbook(self, line: str) -> Any:
@@ -149,7 +170,7 @@ def _already_done(index: tried.TriedIndex, prepared: PreparedCell, skip: bool) -
 def _start(shell: Any, prepared: PreparedCell, args: argparse.Namespace,
            tags: dict[str, str]) -> runs_api.ActiveRun:
     lineage = {"code": {"cell_hash": prepared.cell_hash, "cell_params": prepared.cell_params,
-                        "execution_count": getattr(shell, "execution_count", None),
+                        "execution_count": cell_number(shell),
                         "overrides": {k: repr(v) for k, v in prepared.overrides.items()}}}
     try:
         if args.resume:
