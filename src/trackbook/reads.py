@@ -116,6 +116,14 @@ def _grouped(con: Any, table: str, columns: str, where: str = "", params: Any = 
     return con.execute(sql, params or {}).to_arrow_table()
 
 
+def _tag_columns(con: Any, n: int) -> dict[str, Any]:
+    long = _grouped(con, "tags_log", "max_by(removed, time) AS gone, max_by(value, time) AS value")
+    if not long.num_rows:
+        return {}
+    keys = pivot.Keys(long)
+    return keys.columns("tags.", n, long, dict.fromkeys(keys.names, "object"))
+
+
 def _param_columns(con: Any, n: int) -> dict[str, Any]:
     """``params.<k>``: numbers (int, float, bool) where every row of the key agrees, else text."""
     long = _grouped(con, "params_log", f"""{_TYPE_BITS} AS types,
@@ -139,12 +147,6 @@ def _metric_columns(con: Any, n: int) -> dict[str, Any]:
                     f"false AS gone, arg_max(last, {LAST_ORDER}) AS value")
     keys = pivot.Keys(long)
     return keys.columns("metrics.", n, long, dict.fromkeys(keys.names, "float"))
-
-
-def _tag_columns(con: Any, n: int) -> dict[str, Any]:
-    long = _grouped(con, "tags_log", "max_by(removed, time) AS gone, max_by(value, time) AS value")
-    keys = pivot.Keys(long)
-    return keys.columns("tags.", n, long, dict.fromkeys(keys.names, "object"))
 
 
 def _param_kind(bits: int) -> str:
