@@ -86,6 +86,7 @@ def report(target: Path, store: Path, echo: Any) -> None:
 
     import trackbook as tb
 
+    here = Path.cwd()
     runs = tb.runs(store=store)
     echo(f"\nstore: {store}  ({len(runs)} runs)")
     if len(runs):
@@ -98,8 +99,8 @@ def report(target: Path, store: Path, echo: Any) -> None:
             echo("\nleaderboard (val_loss.min, mean over seeds):")
             echo(board.to_string(index=False))
         summary = write_summary(target, store)
-        echo(f"\nsummary (one self-contained file, opens offline; mail it): {summary}")
-    here = Path.cwd()
+        echo(f"\nsummary (one self-contained file, opens offline; mail it): "
+             f"{_shown(summary, here)}")
     echo("\nopen it in JupyterLab:")
     echo(f"  {_command('jupyter', here)} lab{' --allow-root' if _is_root() else ''} "
          f"{_shown(target / NOTEBOOKS[0], here)}")
