@@ -159,9 +159,10 @@ def test_the_panel_notices_runs_logged_by_another_process(runs: list[str], store
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     panel = tb.panel()
     browser = Browser(panel, monkeypatch)
+    assert "dropout" not in {p["key"] for p in browser.data("columns")["params"]}
     before = panel.revision
     script = ("import trackbook as tb\n"
-              "with tb.start_run('from elsewhere') as run:\n"
+              "with tb.start_run('from elsewhere', params={'dropout': 0.1}) as run:\n"
               "    run.log(loss=1.0)\n")
     subprocess.run([PYTHON, "-c", script], env=python_env(), check=True, timeout=60)
     deadline = time.monotonic() + 10
@@ -170,6 +171,7 @@ def test_the_panel_notices_runs_logged_by_another_process(runs: list[str], store
     assert panel.revision > before
     page = browser.data("page")
     assert page["total"] == 5 and page["rows"][0]["name"] == "from elsewhere"
+    assert "dropout" in {p["key"] for p in browser.data("columns")["params"]}  # not cached
     panel.close()
 
 

@@ -54,6 +54,7 @@ class Panel(WidgetBase):  # type: ignore[misc,valid-type]
     def __init__(self, store: Store, **kwargs: Any) -> None:
         super().__init__(store_path=store.path, **kwargs)
         self._store = store
+        self._columns_cache: tuple[Any, Any] | None = None
         self.on_msg(self._on_frontend_msg)
         self._watcher = StoreWatcher(store, self)
         self._watcher.start()
@@ -70,8 +71,7 @@ class Panel(WidgetBase):  # type: ignore[misc,valid-type]
             return
         request_id = content.get("id")
         try:
-            data = panelquery.answer(str(content.get("name")), content.get("params") or {},
-                                     self._store)
+            data = self._answer(str(content.get("name")), content.get("params") or {})
         except (TrackbookError, ValueError, KeyError, OSError) as exc:
             self.send({"type": "response", "id": request_id, "ok": False,
                        "error": panelquery.error_reply(exc)})
@@ -80,6 +80,15 @@ class Panel(WidgetBase):  # type: ignore[misc,valid-type]
                        "error": {"message": f"internal error: {exc!r}", "kind": "internal"}})
         else:
             self.send({"type": "response", "id": request_id, "ok": True, "data": data})
+
+    def _answer(self, name: str, params: Any) -> Any:
+        # The column chooser's keys change only when the store does; every refresh asks.
+        if name != "columns":
+            return panelquery.answer(name, params, self._store)
+        key = (repr(params), self._watcher.signature())
+        if self._columns_cache is None or self._columns_cache[0] != key:
+            self._columns_cache = (key, panelquery.answer(name, params, self._store))
+        return self._columns_cache[1]
 
     # -- what the user selected, back in Python -------------------------------------------------
 

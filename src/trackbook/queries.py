@@ -129,16 +129,32 @@ def current_of_key(kind: str, bound: str, columns: set[str] | None = None) -> st
             f"WHERE key = {bound} GROUP BY run_id) WHERE NOT removed)")
 
 
-def summaries_of(runs: str, keys: str | None = None) -> str:
-    """``metric_summary`` rows (run_id, key, last, ..., count, last_time) of the runs in the
-    bound list ``runs`` (and keys in ``keys``), straight from the partial summaries.
+FEW = 64  # lists up to this long are tested per row; longer ones are joined
+
+
+def member(column: str, bound: str, size: int) -> str:
+    """``column`` is in the bound VARCHAR list ``bound`` of ``size`` items.
+
+    For a short list ``list_contains`` is a filter the scan applies (a page of 25 runs'
+    params in a 100k-run store: 11 ms, against 52 ms for ``IN (SELECT unnest(...))``); its
+    cost grows with the list, so long lists are joined instead.
+    """
+    if size <= FEW:
+        return f"list_contains({bound}::VARCHAR[], {column})"
+    return f"{column} IN (SELECT unnest({bound}::VARCHAR[]))"
+
+
+def summaries_of(runs: str, n_runs: int, keys: str | None = None, n_keys: int = 0) -> str:
+    """``metric_summary`` rows (run_id, key, last, ..., count, last_time) of the ``n_runs``
+    runs in the bound list ``runs`` (and ``n_keys`` keys in ``keys``), straight from the
+    partial summaries.
 
     The view groups every run's partials before any filter applies: for the 25 runs of a page
     in a 10k-run store that is 30-400 ms, against 6-10 ms here.
     """
-    where = f"run_id IN (SELECT unnest({runs}::VARCHAR[]))"
+    where = member("run_id", runs, n_runs)
     if keys is not None:
-        where += f" AND key IN (SELECT unnest({keys}::VARCHAR[]))"
+        where += " AND " + member("key", keys, n_keys)
     return (f"(SELECT run_id, key, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials "
             f"WHERE {where} GROUP BY run_id, key)")
 

@@ -83,15 +83,23 @@ DEDUPLICATED = {"blobs": "hash"}
 STALE_AFTER_S = 60  # a running run whose last sign of life is older than this reads `crashed`
 STATUSES = ("running", "finished", "failed", "interrupted", "crashed", "skipped")
 
-RUN_STATE = f"""
-CREATE OR REPLACE VIEW {CORE}.run_state AS
+def run_state_sql(scope: str = "") -> str:
+    """Each run's current state (the ``core.run_state`` view), optionally for some runs only.
+
+    ``scope`` is a condition on ``run_id`` (``run_id IN (...)``) applied inside every
+    aggregation, before the grouping: for the 25 runs of a page in a 100k-run store that is
+    a few milliseconds, where filtering the view's result groups every run first.
+    """
+    where = f"WHERE {scope}" if scope else ""
+    return f"""
 WITH st AS (
     SELECT run_id, arg_max({{'status': status, 'error': error}}, time) AS s,
            max(time) AS status_time
-    FROM {CORE}.run_status GROUP BY run_id),
-hb AS (SELECT run_id, max(time) AS last_beat FROM {CORE}.heartbeats GROUP BY run_id),
-nm AS (SELECT run_id, arg_max(name, time) AS name FROM {CORE}.run_names GROUP BY run_id),
-dl AS (SELECT run_id, arg_max(deleted, time) AS deleted FROM {CORE}.run_deletions
+    FROM {CORE}.run_status {where} GROUP BY run_id),
+hb AS (SELECT run_id, max(time) AS last_beat FROM {CORE}.heartbeats {where} GROUP BY run_id),
+nm AS (SELECT run_id, arg_max(name, time) AS name FROM {CORE}.run_names {where}
+       GROUP BY run_id),
+dl AS (SELECT run_id, arg_max(deleted, time) AS deleted FROM {CORE}.run_deletions {where}
        GROUP BY run_id),
 base AS (
     SELECT r.run_id, coalesce(nm.name, r.name) AS name, r.experiment, r.start_time,
@@ -100,7 +108,7 @@ base AS (
            st.status_time,
            greatest(r.start_time, st.status_time, hb.last_beat) AS last_seen,
            coalesce(dl.deleted, false) AS deleted
-    FROM {CORE}.run_starts r  -- one row per run: ids are unique, imports skip stored rows
+    FROM (SELECT * FROM {CORE}.run_starts {where}) r  -- one row per run: ids are unique
     LEFT JOIN st USING (run_id) LEFT JOIN hb USING (run_id)
     LEFT JOIN nm USING (run_id) LEFT JOIN dl USING (run_id))
 SELECT run_id, name, experiment,
@@ -118,6 +126,9 @@ SELECT run_id, name, experiment,
        parent_run_id, host, user_name, source, error, deleted
 FROM base
 """
+
+
+RUN_STATE = f"CREATE OR REPLACE VIEW {CORE}.run_state AS {run_state_sql()}"
 
 # A batch of points summarised per (run, key), appended in the same transaction as the points.
 POINT_SUMMARY = """

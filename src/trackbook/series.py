@@ -27,8 +27,9 @@ DEFAULT_BAND_BUCKETS = 200
 StoreArg = str | os.PathLike[str] | Store | None
 
 # How long each chosen series is: cheap, from the per-batch summaries, not from the points.
-_SIZES = (f"SELECT run_id, key, count, last_step FROM {queries.summaries_of('$runs', '$keys')} "
-          "ORDER BY run_id, key")
+def _sizes_sql(n_runs: int, n_keys: int) -> str:
+    source = queries.summaries_of("$runs", n_runs, "$keys", n_keys)
+    return f"SELECT run_id, key, count, last_step FROM {source} ORDER BY run_id, key"
 # One branch per series, each filtering on one (run, key): DuckDB then skips every row group
 # whose zone map excludes the run, which one IN-list over all runs cannot do (measured: 2-4x).
 _POINTS_OF = "FROM core.points WHERE run_id = ${r} AND key = ${k} AND isfinite(value)"
@@ -104,19 +105,31 @@ def curves(run_ids: Sequence[str], keys: Sequence[str], *,
         per_series = points_per_series(budget, len(runs) * len(keys))
     per_series = max(int(per_series), MIN_POINTS_PER_SERIES)
     with reads.reader(store).reading() as con:
-        sizes = con.execute(_SIZES, {"runs": runs, "keys": keys}).fetchall()
+        sizes = con.execute(_sizes_sql(len(runs), len(keys)),
+                            {"runs": runs, "keys": keys}).fetchall()
         whole = [(r, k, 0) for r, k, n, _ in sizes if n <= per_series]
         cut = [(r, k, _width(last, per_series // 4)) for r, k, n, last in sizes
                if n > per_series]
         union, params = _union([(_WHOLE, whole), (_M4, cut)])
         if not union:
             return _empty(["run_id", "key", "step", "value", "wall_time", "time_s"])
+        _threads_for(con, sum(n for _, _, n, _ in sizes))
         table = con.execute(
             f"""SELECT DISTINCT u.run_id, u.key, u.step, u.value, u.wall_time,
                        epoch(u.wall_time) - epoch(s.start_time) AS time_s
                 FROM ({union}) u JOIN {CORE}.run_starts s USING (run_id)
                 ORDER BY u.run_id, u.key, u.step, u.wall_time""", params).to_arrow_table()
     return table.to_pandas()
+
+
+BIG_SCAN_POINTS = 1_000_000
+
+
+def _threads_for(con: Any, points: int) -> None:
+    """Every core for a scan of millions of points (the store opens one-thread connections,
+    which is cheaper for the small queries that most reads are)."""
+    if points > BIG_SCAN_POINTS and (os.cpu_count() or 1) > 1:
+        con.execute(f"SET threads = {os.cpu_count()}")
 
 
 def _empty(columns: list[str]) -> Any:
@@ -138,7 +151,8 @@ def bucket_means(run_ids: Sequence[str], keys: Sequence[str], *,
         raise ValueError(f"buckets must be at least 1, got {buckets!r}")
     runs, keys = _checked_ids(run_ids), [str(k) for k in keys]
     with reads.reader(store).reading() as con:
-        sizes = con.execute(_SIZES, {"runs": runs, "keys": keys}).fetchall()
+        sizes = con.execute(_sizes_sql(len(runs), len(keys)),
+                            {"runs": runs, "keys": keys}).fetchall()
         longest: dict[str, int] = {}
         for _, key, _, last in sizes:  # one bucket width per key, shared by its runs
             longest[key] = max(longest.get(key, 0), int(last))
@@ -146,6 +160,7 @@ def bucket_means(run_ids: Sequence[str], keys: Sequence[str], *,
                                           for r, k, _, _ in sizes])])
         if not union:
             return _empty(["run_id", "key", "bucket", "step", "time_s", "value"])
+        _threads_for(con, sum(n for _, _, n, _ in sizes))
         table = con.execute(
             f"""SELECT u.run_id, u.key, u.bucket, u.step, u.t - epoch(s.start_time) AS time_s,
                        u.value
@@ -160,7 +175,8 @@ def summaries(run_ids: Sequence[str], keys: Sequence[str] | None = None, *,
     args: dict[str, Any] = {"runs": _checked_ids(run_ids)}
     if keys is not None:
         args["keys"] = [str(k) for k in keys]
-    source = queries.summaries_of("$runs", "$keys" if keys is not None else None)
+    source = queries.summaries_of("$runs", len(args["runs"]),
+                                  "$keys" if keys is not None else None, len(keys or []))
     sql = ("SELECT run_id, key, last, last_step, min, min_step, max, max_step, count "
            f"FROM {source} ORDER BY run_id, key")
     return reads.reader(store).arrow(sql, args).to_pandas()
