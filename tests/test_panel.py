@@ -182,3 +182,17 @@ def test_wire_values_survive_json() -> None:
     import numpy as np
 
     assert panelquery.wire(np.int64(3)) == 3 and type(panelquery.wire(np.float32(0.5))) is float
+
+
+def test_pages_hide_deleted_runs_and_see_renames_and_status(browser: Browser,
+                                                           runs: list[str]) -> None:
+    tb.delete_runs(ids=[runs[0]])
+    tb.rename(runs[1], "zz renamed")
+    with tb.start_run("still going"):  # running, ended by the autouse fixture
+        page = browser.data("page")
+        assert page["total"] == 4 and runs[0] not in {r["run_id"] for r in page["rows"]}
+        running = browser.data("page", where="status = 'running'")
+        assert [r["name"] for r in running["rows"]] == ["still going"]
+    by_name = browser.data("page", order_by="name DESC")
+    assert by_name["rows"][0]["name"] == "zz renamed"
+    assert browser.data("page", where="params.lr < 1e-3")["total"] == 0  # runs[0] is deleted

