@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trackbook import filters, ids, queries, reads, series
+from trackbook.scalars import missing
 from trackbook.schema import CORE
 from trackbook.store import Store
 
@@ -205,15 +206,11 @@ def guess_seed_column(frame: Any) -> str | None:
 
 def shown(value: Any) -> str:
     """A param value as a label: ``0.0001``, ``1e-05``, ``3``, ``adam``."""
-    if _missing(value):
+    if missing(value):
         return "–"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def is_numeric(column: Any) -> bool:
@@ -259,7 +256,7 @@ def parallel_axes(frame: Any, dims: Sequence[str], metric: str) -> Any:
                                                frame[metric], strict=True):
             rows.append({"run_id": run_id, "run": names[run_id], "axis": _axis_title(column),
                          "order": order, "position": position, "value": text,
-                         "numeric": numeric, "metric": None if _missing(raw) else float(raw)})
+                         "numeric": numeric, "metric": None if missing(raw) else float(raw)})
     return pd.DataFrame(rows)
 
 
@@ -277,9 +274,9 @@ def _axis_positions(values: Any, np: Any) -> tuple[list[float | None], list[str]
         positions = [None if math.isnan(v) else float((v - lo) / span) if hi > lo else 0.5
                      for v in scaled]
         return positions, texts
-    levels = sorted({s for s, v in zip(texts, values, strict=True) if not _missing(v)})
+    levels = sorted({s for s, v in zip(texts, values, strict=True) if not missing(v)})
     rank = {level: i for i, level in enumerate(levels)}
     denominator = max(len(levels) - 1, 1)
-    positions = [None if _missing(v) else (rank[s] / denominator if len(levels) > 1 else 0.5)
+    positions = [None if missing(v) else (rank[s] / denominator if len(levels) > 1 else 0.5)
                  for s, v in zip(texts, values, strict=True)]
     return positions, texts

@@ -19,6 +19,7 @@ from trackbook import plotdata, reads, series, summaryruns
 from trackbook._version import __version__
 from trackbook.errors import TrackbookError
 from trackbook.leaderboard import LOWER_IS_BETTER, guess_goal
+from trackbook.scalars import missing, plain
 from trackbook.store import Store
 from trackbook.summaryruns import RunFacts
 
@@ -107,9 +108,9 @@ def gather(*, experiment: str | list[str] | None = None, where: str | None = Non
         frame=frame, runs=[], metric_keys=keys, ranking=ranking,
     )
     summary.varying = plotdata.varying_params(frame)
-    summary.constant = {c.removeprefix("params."): _plain(frame[c].iloc[0])
+    summary.constant = {c.removeprefix("params."): plain(frame[c].iloc[0])
                         for c in frame.columns if c.startswith("params.")
-                        and c not in summary.varying and not _missing(frame[c].iloc[0])}
+                        and c not in summary.varying and not missing(frame[c].iloc[0])}
     if ranking is not None:
         _add_leaderboard(summary, the_store)
     summary.runs = summaryruns.run_facts(frame.head(MAX_TABLE_RUNS), the_store,
@@ -250,21 +251,3 @@ def _add_leaderboard(summary: Summary, store: Store) -> None:
     summary.over = seed
     summary.group_columns = [c for c in board.columns
                              if c not in ("mean", "std", "count", "best", "best_run")]
-
-
-# -- per run ---------------------------------------------------------------------------------------
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, NaT, pandas NA
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python values (for formatting and JSON)."""
-    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) \
-        else value

@@ -15,6 +15,7 @@ from typing import Any
 
 from trackbook import ids, summaryimages, values
 from trackbook.artifacts import BlobStore
+from trackbook.scalars import missing, plain
 from trackbook.schema import CORE
 from trackbook.store import Store
 
@@ -79,17 +80,17 @@ def run_facts(frame: Any, store: Store, *, ranked: bool, omitted: list[str], ima
 
 def _from_row(row: dict[str, Any], position: int, ranked: bool) -> RunFacts:
     raw = row.get("_score")
-    score = None if not ranked or raw is None or _missing(raw) else float(raw)
+    score = None if not ranked or raw is None or missing(raw) else float(raw)
     return RunFacts(
         run_id=row["run_id"], name=str(row["name"]), experiment=str(row["experiment"]),
         status=str(row["status"]), start_time=_time(row.get("start_time")),
-        duration_s=None if _missing(row.get("duration_s")) else float(row["duration_s"]),
-        parent_run_id=None if _missing(row.get("parent_run_id")) else row["parent_run_id"],
+        duration_s=None if missing(row.get("duration_s")) else float(row["duration_s"]),
+        parent_run_id=None if missing(row.get("parent_run_id")) else row["parent_run_id"],
         rank=position + 1 if score is not None else None, score=score,
-        params={k.removeprefix("params."): _plain(v) for k, v in row.items()
-                if k.startswith("params.") and not _missing(v)},
+        params={k.removeprefix("params."): plain(v) for k, v in row.items()
+                if k.startswith("params.") and not missing(v)},
         tags={k.removeprefix("tags."): str(v) for k, v in row.items()
-              if k.startswith("tags.") and not _missing(v)},
+              if k.startswith("tags.") and not missing(v)},
     )
 
 
@@ -202,23 +203,10 @@ def _compare_lineage(facts: list[RunFacts]) -> None:
 
 # -- small helpers ---------------------------------------------------------------------------------
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, NaT, pandas NA
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python values (for formatting and JSON)."""
-    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) \
-        else value
 
 
 def _time(value: Any) -> datetime | None:
-    if _missing(value):
+    if missing(value):
         return None
     moment = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
     return moment.astimezone(timezone.utc) if isinstance(moment, datetime) else None
