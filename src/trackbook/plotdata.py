@@ -19,6 +19,7 @@ from trackbook.store import Store
 
 StoreArg = str | os.PathLike[str] | Store | None
 MAX_RUNS = 50
+MAX_METRICS = 12  # curves of every metric: at most this many panels
 SUMMARY_AGGS = ("last", "min", "max")
 
 
@@ -280,3 +281,66 @@ def _axis_positions(values: Any, np: Any) -> tuple[list[float | None], list[str]
     positions = [None if missing(v) else (rank[s] / denominator if len(levels) > 1 else 0.5)
                  for s, v in zip(texts, values, strict=True)]
     return positions, texts
+
+
+# -- what tb.plot's arguments name --------------------------------------------------------------
+
+def curve_keys(metric: Any, frame: Any, store: StoreArg) -> list[str]:
+    """The metric keys a curves chart draws: those asked for (checked), else every logged one."""
+    logged = series.metric_keys(list(frame["run_id"]), store=store)
+    if metric is None:
+        if not logged:
+            raise ValueError("these runs logged no metrics")
+        return logged[:MAX_METRICS]
+    wanted = [metric] if isinstance(metric, str) else list(metric)
+    keys = [metric_spec(m)[0] for m in wanted]
+    absent = [k for k in keys if k not in logged]
+    if absent:
+        raise ValueError(f"no metric {absent[0]!r} in these runs; their metrics are: "
+                         f"{', '.join(logged) or 'none'}")
+    return list(dict.fromkeys(keys))
+
+
+def group_columns(frame: Any, group_by: Any) -> list[str]:
+    """Columns that make a group: those named, or (``True``) every varying param but the seed."""
+    if group_by is True:
+        seed = guess_seed_column(frame)
+        return varying_params(frame, exclude=[seed] if seed else [])
+    names = [group_by] if isinstance(group_by, str) else list(group_by)
+    return [column_of(frame, name) for name in names]
+
+
+def decades(values: Any) -> list[float]:
+    """Ticks at the powers of ten a positive column spans (1e-4, 1e-3, ...): a log axis's
+    default ticks at 2, 3, 4... per decade crowd a small chart."""
+    low, high = float(values.min()), float(values.max())
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [10.0**e for e in range(first, last + 1)]
+
+
+def metric_or_column(frame: Any, name: str, store: StoreArg) -> tuple[Any, str]:
+    """``frame`` with the column ``name`` means: a metric summary if one is called so."""
+    if name in frame.columns:
+        return frame, name
+    try:
+        return with_metric(frame, name, store)
+    except ValueError:
+        try:
+            return frame, column_of(frame, name)
+        except ValueError:
+            pass
+        raise
+
+
+def axis_labels(axes: Any) -> Any:
+    """Labels along each axis: both ends of a numeric one, every level of a short list."""
+    import pandas as pd
+
+    known = axes.dropna(subset=["position"]).drop_duplicates(["axis", "position"])
+    rows = []
+    for axis, group in known.groupby("axis", sort=False):
+        if group["numeric"].iloc[0] or len(group) > 8:
+            group = group.loc[[group["position"].idxmin(), group["position"].idxmax()]]
+        rows += [{"axis": axis, "position": p, "value": v}
+                 for p, v in zip(group["position"], group["value"], strict=True)]
+    return pd.DataFrame(rows, columns=["axis", "position", "value"]).drop_duplicates()

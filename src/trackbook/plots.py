@@ -23,7 +23,6 @@ from trackbook.plotdata import StoreArg
 
 WIDTH, HEIGHT = 520, 240
 MAX_LEGEND = 20
-MAX_METRICS = 12
 SHOW_POINTS_UP_TO = 60  # series this short are drawn with a dot per point
 X_AXES = {  # x= choice -> (field, type, axis title)
     "step": ("step", "quantitative", "step"),
@@ -208,9 +207,9 @@ def curves(runs: Any = None, metric: str | Sequence[str] | None = None, *, x: st
                                  store=store)
     if frame.empty:
         raise ValueError("no runs to plot" + (f" match {where!r}" if where else ""))
-    keys = _curve_keys(metric, frame, store)
+    keys = plotdata.curve_keys(metric, frame, store)
     if group_by is not None and group_by is not False:
-        columns = _group_columns(frame, group_by)
+        columns = plotdata.group_columns(frame, group_by)
         bands = plotdata.band_points(frame, keys, columns, buckets=series.DEFAULT_BAND_BUCKETS,
                                      store=store)
         group_title = " ".join(c.removeprefix("params.") for c in columns) or "group"
@@ -222,27 +221,8 @@ def curves(runs: Any = None, metric: str | Sequence[str] | None = None, *, x: st
     return curves_chart(data, x=x, log_y=log_y, title=title, **size)
 
 
-def _curve_keys(metric: Any, frame: Any, store: StoreArg) -> list[str]:
-    logged = series.metric_keys(list(frame["run_id"]), store=store)
-    if metric is None:
-        if not logged:
-            raise ValueError("these runs logged no metrics")
-        return logged[:MAX_METRICS]
-    wanted = [metric] if isinstance(metric, str) else list(metric)
-    keys = [plotdata.metric_spec(m)[0] for m in wanted]
-    missing = [k for k in keys if k not in logged]
-    if missing:
-        raise ValueError(f"no metric {missing[0]!r} in these runs; their metrics are: "
-                         f"{', '.join(logged) or 'none'}")
-    return list(dict.fromkeys(keys))
 
 
-def _group_columns(frame: Any, group_by: Any) -> list[str]:
-    if group_by is True:
-        seed = plotdata.guess_seed_column(frame)
-        return plotdata.varying_params(frame, exclude=[seed] if seed else [])
-    names = [group_by] if isinstance(group_by, str) else list(group_by)
-    return [plotdata.column_of(frame, name) for name in names]
 
 
 # -- a param against a metric --------------------------------------------------------------------
@@ -259,7 +239,7 @@ def scatter_chart(frame: Any, x: str, y: str, *, color: str | None = None,
     x_title, y_title = x.removeprefix("params."), y.removeprefix("metrics.")
     if numeric_x and log_x:
         x_enc = alt.X("_x:Q", title=x_title, scale=alt.Scale(type="log"),
-                      axis=alt.Axis(values=_decades(frame[x]), format="~g"))
+                      axis=alt.Axis(values=plotdata.decades(frame[x]), format="~g"))
     elif numeric_x:
         x_enc = alt.X("_x:Q", title=x_title, scale=alt.Scale(zero=False))
     else:  # categories in their natural order (2 before 10), as labels
@@ -285,14 +265,6 @@ def scatter_chart(frame: Any, x: str, y: str, *, color: str | None = None,
     return chart.properties(width=width, height=height, title=title or f"{y_title} by {x_title}")
 
 
-def _decades(values: Any) -> list[float]:
-    """Ticks at the powers of ten a positive column spans (1e-4, 1e-3, ...): a log axis's
-    default ticks at 2, 3, 4... per decade crowd a small chart."""
-    import math
-
-    low, high = float(values.min()), float(values.max())
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    return [10.0**e for e in range(first, last + 1)]
 
 
 def scatter(x: str, y: str, runs: Any = None, *, color: str | None = None,
@@ -309,23 +281,12 @@ def scatter(x: str, y: str, runs: Any = None, *, color: str | None = None,
     if frame.empty:
         raise ValueError("no runs to plot" + (f" match {where!r}" if where else ""))
     x_col = plotdata.column_of(frame, x)
-    frame, y_col = _metric_or_column(frame, y, store)
+    frame, y_col = plotdata.metric_or_column(frame, y, store)
     color_col = plotdata.column_of(frame, color) if color else None
     return scatter_chart(frame, x_col, y_col, color=color_col, log_x=log_x, log_y=log_y,
                          title=title, **size)
 
 
-def _metric_or_column(frame: Any, name: str, store: StoreArg) -> tuple[Any, str]:
-    if name in frame.columns:
-        return frame, name
-    try:
-        return plotdata.with_metric(frame, name, store)
-    except ValueError:
-        try:
-            return frame, plotdata.column_of(frame, name)
-        except ValueError:
-            pass
-        raise
 
 
 # -- parallel coordinates ------------------------------------------------------------------------
@@ -355,7 +316,7 @@ def parallel_chart(axes: Any, *, metric: str, goal: str = "min", title: str | No
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("axis:N"), alt.Tooltip("value:N"),
                  alt.Tooltip("metric:Q", title=metric, format=".4~g")],
     ).add_params(hover)
-    ticks = _axis_labels(axes)
+    ticks = plotdata.axis_labels(axes)
     rules = alt.Chart(alt.InlineData(values=[{"axis": a} for a in order])).mark_rule(
         opacity=0.35).encode(x=alt.X("axis:N", sort=order, scale=_axes_scale()))
     at = ticks["position"]
@@ -377,18 +338,6 @@ def _axis_text(ticks: Any, order: list[str], y_enc: alt.Y,
         x=alt.X("axis:N", sort=order, scale=_axes_scale()), y=y_enc, text="value:N")
 
 
-def _axis_labels(axes: Any) -> Any:
-    """Labels along each axis: both ends of a numeric one, every level of a short list."""
-    import pandas as pd
-
-    known = axes.dropna(subset=["position"]).drop_duplicates(["axis", "position"])
-    rows = []
-    for axis, group in known.groupby("axis", sort=False):
-        if group["numeric"].iloc[0] or len(group) > 8:
-            group = group.loc[[group["position"].idxmin(), group["position"].idxmax()]]
-        rows += [{"axis": axis, "position": p, "value": v}
-                 for p, v in zip(group["position"], group["value"], strict=True)]
-    return pd.DataFrame(rows, columns=["axis", "position", "value"]).drop_duplicates()
 
 
 def parallel(params: Sequence[str] | None = None, metric: str | None = None, runs: Any = None,
@@ -410,7 +359,7 @@ def parallel(params: Sequence[str] | None = None, metric: str | None = None, run
         if len(logged) != 1:
             raise ValueError(f"say which metric: one of {', '.join(logged) or '(none logged)'}")
         metric = logged[0]
-    frame, metric_col = _metric_or_column(frame, metric, store)
+    frame, metric_col = plotdata.metric_or_column(frame, metric, store)
     dims = ([plotdata.column_of(frame, p) for p in params] if params is not None
             else plotdata.varying_params(frame)[:8])
     if not dims:
