@@ -12,13 +12,14 @@ Everything here returns plain DataFrames; :mod:`trackbook.plots` turns them into
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from trackbook import ids, queries, reads
 from trackbook.schema import CORE
-from trackbook.store import Store
+from trackbook.store import Store, every_core
 
 DEFAULT_POINTS_PER_SERIES = 1000
 MIN_POINTS_PER_SERIES = 16
@@ -113,23 +114,22 @@ def curves(run_ids: Sequence[str], keys: Sequence[str], *,
         union, params = _union([(_WHOLE, whole), (_M4, cut)])
         if not union:
             return _empty(["run_id", "key", "step", "value", "wall_time", "time_s"])
-        _threads_for(con, sum(n for _, _, n, _ in sizes))
-        table = con.execute(
-            f"""SELECT DISTINCT u.run_id, u.key, u.step, u.value, u.wall_time,
-                       epoch(u.wall_time) - epoch(s.start_time) AS time_s
-                FROM ({union}) u JOIN {CORE}.run_starts s USING (run_id)
-                ORDER BY u.run_id, u.key, u.step, u.wall_time""", params).to_arrow_table()
+        with _threads_for(con, sum(n for _, _, n, _ in sizes)):
+            table = con.execute(
+                f"""SELECT DISTINCT u.run_id, u.key, u.step, u.value, u.wall_time,
+                           epoch(u.wall_time) - epoch(s.start_time) AS time_s
+                    FROM ({union}) u JOIN {CORE}.run_starts s USING (run_id)
+                    ORDER BY u.run_id, u.key, u.step, u.wall_time""", params).to_arrow_table()
     return table.to_pandas()
 
 
 BIG_SCAN_POINTS = 1_000_000
 
 
-def _threads_for(con: Any, points: int) -> None:
-    """Every core for a scan of millions of points (the store opens one-thread connections,
-    which is cheaper for the small queries that most reads are)."""
-    if points > BIG_SCAN_POINTS and (os.cpu_count() or 1) > 1:
-        con.execute(f"SET threads = {os.cpu_count()}")
+def _threads_for(con: Any, points: int) -> contextlib.AbstractContextManager[None]:
+    """Every core for a scan of millions of points, one thread again after it (the store runs
+    one thread, which is cheaper for the small queries that most reads are)."""
+    return every_core(con) if points > BIG_SCAN_POINTS else contextlib.nullcontext()
 
 
 def _empty(columns: list[str]) -> Any:
@@ -160,12 +160,12 @@ def bucket_means(run_ids: Sequence[str], keys: Sequence[str], *,
                                           for r, k, _, _ in sizes])])
         if not union:
             return _empty(["run_id", "key", "bucket", "step", "time_s", "value"])
-        _threads_for(con, sum(n for _, _, n, _ in sizes))
-        table = con.execute(
-            f"""SELECT u.run_id, u.key, u.bucket, u.step, u.t - epoch(s.start_time) AS time_s,
-                       u.value
-                FROM ({union}) u JOIN {CORE}.run_starts s USING (run_id)
-                ORDER BY u.key, u.bucket, u.run_id""", params).to_arrow_table()
+        with _threads_for(con, sum(n for _, _, n, _ in sizes)):
+            table = con.execute(
+                f"""SELECT u.run_id, u.key, u.bucket, u.step,
+                           u.t - epoch(s.start_time) AS time_s, u.value
+                    FROM ({union}) u JOIN {CORE}.run_starts s USING (run_id)
+                    ORDER BY u.key, u.bucket, u.run_id""", params).to_arrow_table()
     return table.to_pandas()
 
 

@@ -1,9 +1,10 @@
-"""The store: the only module that imports duckdb, and the only one that opens connections.
+"""The store: with :mod:`trackbook.duck`, the only code that imports duckdb and opens stores.
 
-No connection outlives the burst of work that needed it: any open connection, even idle, locks
-every other process out of a DuckDB file. Every open first checks that the file is a trackbook
-store this version can use (leaving anything else byte-for-byte unchanged), migrates it, ingests
-the spool, and notices runs whose process died on this host.
+No burst of work keeps the store file open after it: any open connection, even idle, locks
+every other process out of a DuckDB file. Each burst attaches the file to the process's one
+in-memory DuckDB (:mod:`trackbook.duck`) and detaches it at its end. Every burst first checks
+that the file is a trackbook store this version can use (leaving anything else byte-for-byte
+unchanged), migrates it, ingests the spool, and notices runs whose process died on this host.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trackbook import crashes, location, spool
+from trackbook import crashes, duck, location, spool
 from trackbook._version import __version__
 from trackbook.errors import StoreBusy, StoreError, StoreNotFound
 from trackbook.schema import (
@@ -32,22 +33,14 @@ from trackbook.schema import (
     create_views,
 )
 
-# Nothing is ever downloaded at run time. One thread: a read is many small queries, which one
-# thread runs faster than several that synchronise, and changing the thread count later makes
-# DuckDB purge its allocator (the next queries then page-fault their memory in again, ~4 us a
-# page here). Only a big ingest asks for more threads (BIG_INGEST_BYTES).
-CONFIG: dict[str, Any] = {"autoinstall_known_extensions": False, "threads": 1}
 BIG_INGEST_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT_S = float(os.environ.get("TRACKBOOK_LOCK_TIMEOUT", "30"))
 _ingest_locks: dict[str, threading.Lock] = {}
 _ingest_locks_guard = threading.Lock()
 
 
-def _duckdb() -> Any:
-    """duckdb, imported on first use: it costs ~0.1 s that ``import trackbook`` need not pay."""
-    import duckdb
-
-    return duckdb
+_duckdb = duck.duckdb
+every_core = duck.every_core
 
 
 def _ingest_lock(path: str) -> threading.Lock:
@@ -77,7 +70,8 @@ class Store:
 
     @contextlib.contextmanager
     def connect(self, *, create: bool = False, timeout: float | None = None) -> Iterator[Any]:
-        """A short-lived connection to a migrated store with the spool ingested; closed on exit.
+        """A burst's connection to a migrated store with the spool ingested; the store file is
+        released on exit (temp tables and registered tables end with the burst too).
 
         ``create`` makes the store when it is missing (writes do; reads don't, unless this or
         another process spooled something for it).
@@ -89,7 +83,7 @@ class Store:
             self._ingest(con)
             yield con
         finally:
-            con.close()
+            duck.release(self.path, con)
 
     def _check_file(self, *, create: bool) -> None:
         path = Path(self.path)
@@ -115,22 +109,23 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def _open(self, timeout: float | None) -> Any:
-        """Connect, waiting with jittered backoff while another process holds the file."""
+        """Attach the file, waiting with jittered backoff while another process holds it."""
         duckdb = _duckdb()
         deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
         delay = 0.005
         while True:
             try:
-                con = duckdb.connect(self.path, config=CONFIG)
-                # Times come back in UTC whatever the machine's zone (icu is built in).
-                con.execute("LOAD icu; SET TimeZone = 'UTC'")
-                return con
+                return duck.acquire(self.path)
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
+                if duck.LOCKED not in str(exc).lower():
                     raise StoreError(f"cannot open {self.path}: {exc}") from None
                 if time.monotonic() + delay > deadline:
                     raise StoreBusy(_busy_message(self.path, exc)) from None
             except duckdb.Error as exc:
+                if duck.OPEN_HERE in str(exc).lower():  # waiting would not help
+                    raise StoreBusy(
+                        f"{self.path} is open in another DuckDB connection of this process "
+                        "(duckdb.connect); close that connection to use the store.") from None
                 raise StoreError(
                     f"cannot open {self.path}: {exc}. If it was written by a newer DuckDB, "
                     f"upgrade trackbook; this one uses duckdb {duckdb.__version__}."
@@ -139,7 +134,7 @@ class Store:
             delay = min(delay * 2, 0.2)
 
     def _migrate(self, con: Any) -> None:
-        version = _schema_version(con)
+        version = _schema_version(con, self.path)
         if version > SCHEMA_VERSION:
             written_by = con.execute(
                 f"SELECT arg_max(trackbook_version, version) FROM {CORE}.migrations"
@@ -178,26 +173,24 @@ class Store:
             done = _already_ingested(con, reclaimed)
             spool.remove(done)
             files = fresh + [p for p in reclaimed if p not in done]
+            # A long run's points: reading Parquet and summarising gain from threads.
             big = _total_size(files) > BIG_INGEST_BYTES
-            if big:  # a long run's points: reading Parquet and summarising gain from threads
-                con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
-            try:
-                _ingest_files(con, files)
-            except duckdb_error() as exc:
-                # One unreadable file must not block every later ingest: set it aside.
-                bad = _unreadable(con, files)
-                if not bad:
+            with every_core(con) if big else contextlib.nullcontext():
+                try:
+                    _ingest_files(con, files)
+                except duckdb_error() as exc:
+                    # One unreadable file must not block every later ingest: set it aside.
+                    bad = _unreadable(con, files)
+                    if not bad:
+                        spool.release(files)
+                        raise StoreError(
+                            f"could not ingest the spool of {self.path}: {exc}") from None
+                    spool.quarantine(bad)
+                    files = [p for p in files if p not in bad]
+                    _ingest_files(con, files)
+                except BaseException:
                     spool.release(files)
-                    raise StoreError(f"could not ingest the spool of {self.path}: {exc}") from None
-                spool.quarantine(bad)
-                files = [p for p in files if p not in bad]
-                _ingest_files(con, files)
-            except BaseException:
-                spool.release(files)
-                raise
-            finally:
-                if big:
-                    con.execute("SET threads = 1")
+                    raise
             spool.remove(files)
             return len(files)
 
@@ -287,7 +280,7 @@ def _busy_message(path: str, exc: Exception) -> str:
     )
 
 
-def _schema_version(con: Any) -> int:
+def _schema_version(con: Any, path: str) -> int:
     # Every open asks this: one small query when the store is a trackbook store (the usual
     # case); the catalog is listed only when there is no migrations table.
     try:
@@ -300,8 +293,8 @@ def _schema_version(con: Any) -> int:
     ).fetchall()
     if tables:
         raise StoreError(
-            f"{con.execute('SELECT current_database()').fetchone()[0]}: this DuckDB database "
-            "holds other tables and is not a trackbook store; it was left unchanged"
+            f"{path}: this DuckDB database holds other tables and is not a trackbook store; it "
+            "was left unchanged"
         )
     return 0
 
