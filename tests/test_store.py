@@ -221,3 +221,20 @@ def test_writes_never_wait_for_the_lock(store_path: Path) -> None:
         holder.wait(10)
     assert tb.get_run(run.run_id).metric_summary["count"].tolist() == [1000]
 
+
+
+def test_corrupt_file_is_refused_at_once_and_unchanged(store_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with tb.start_run():
+        pass
+    tb.runs()
+    data = bytearray(store_path.read_bytes())
+    data[12] ^= 0xFF  # the storage version, under the header's checksum
+    store_path.write_bytes(bytes(data))
+    before = digest(store_path)
+    monkeypatch.setattr("trackbook.store.LOCK_TIMEOUT_S", 5)
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="cannot open"):  # DuckDB says "...in block at...":
+        tb.runs()
+    assert time.monotonic() - started < 2  # not mistaken for a lock and waited for
+    assert digest(store_path) == before
