@@ -1,4 +1,5 @@
-"""The store: with :mod:`trackbook.duck`, the only code that imports duckdb and opens stores.
+"""The store: with :mod:`trackbook.duck`, the only code that imports duckdb and opens stores
+(:mod:`trackbook.ingest` moves the spool in, on the connection it is given).
 
 No burst of work keeps the store file open after it: any open connection, even idle, locks
 every other process out of a DuckDB file. Each burst attaches the file to the process's one
@@ -12,13 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trackbook import crashes, duck, location, spool
+from trackbook import crashes, duck, ingest, location, spool
 from trackbook._version import __version__
 from trackbook.errors import StoreBusy, StoreError, StoreNotFound
 from trackbook.schema import (
@@ -28,24 +28,13 @@ from trackbook.schema import (
     POINT_SUMMARY,
     PUBLIC_VIEWS,
     SCHEMA_VERSION,
-    SUMMARY_COLUMNS,
     TABLES,
     create_views,
 )
 
-BIG_INGEST_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT_S = float(os.environ.get("TRACKBOOK_LOCK_TIMEOUT", "30"))
-_ingest_locks: dict[str, threading.Lock] = {}
-_ingest_locks_guard = threading.Lock()
-
-
 _duckdb = duck.duckdb
-every_core = duck.every_core
-
-
-def _ingest_lock(path: str) -> threading.Lock:
-    with _ingest_locks_guard:
-        return _ingest_locks.setdefault(path, threading.Lock())
+every_core = duck.every_core  # for big scans (series.py)
 
 
 class Store:
@@ -164,35 +153,7 @@ class Store:
 
     def _ingest(self, con: Any) -> int:
         """Move every spooled file in, exactly once. Returns the number of files ingested."""
-        if not spool.pending(self.spool_dir):
-            return 0
-        with _ingest_lock(self.path):
-            fresh, reclaimed = spool.claim(self.spool_dir)
-            if not fresh and not reclaimed:
-                return 0
-            done = _already_ingested(con, reclaimed)
-            spool.remove(done)
-            files = fresh + [p for p in reclaimed if p not in done]
-            # A long run's points: reading Parquet and summarising gain from threads.
-            big = _total_size(files) > BIG_INGEST_BYTES
-            with every_core(con) if big else contextlib.nullcontext():
-                try:
-                    _ingest_files(con, files)
-                except duckdb_error() as exc:
-                    # One unreadable file must not block every later ingest: set it aside.
-                    bad = _unreadable(con, files)
-                    if not bad:
-                        spool.release(files)
-                        raise StoreError(
-                            f"could not ingest the spool of {self.path}: {exc}") from None
-                    spool.quarantine(bad)
-                    files = [p for p in files if p not in bad]
-                    _ingest_files(con, files)
-                except BaseException:
-                    spool.release(files)
-                    raise
-            spool.remove(files)
-            return len(files)
+        return ingest.spool_into(con, self.path, self.spool_dir)
 
     def try_ingest(self) -> bool:
         """Ingest the spool if the store is free right now; never waits for the lock."""
@@ -263,14 +224,6 @@ class Store:
         return added
 
 
-def _total_size(files: list[Path]) -> int:
-    total = 0
-    for path in files:
-        with contextlib.suppress(OSError):
-            total += path.stat().st_size
-    return total
-
-
 def _busy_message(path: str, exc: Exception) -> str:
     holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
     return (
@@ -297,107 +250,6 @@ def _schema_version(con: Any, path: str) -> int:
             "was left unchanged"
         )
     return 0
-
-
-def duckdb_error() -> type[Exception]:
-    return _duckdb().Error  # type: ignore[no-any-return]
-
-
-def _unreadable(con: Any, files: list[Path]) -> list[Path]:
-    bad = []
-    for path in files:
-        try:
-            con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
-        except duckdb_error():
-            bad.append(path)
-    return bad
-
-
-def _already_ingested(con: Any, reclaimed: list[Path]) -> list[Path]:
-    if not reclaimed:
-        return []
-    names = [spool.original_name(p) for p in reclaimed]
-    found = {
-        row[0]
-        for row in con.execute(
-            f"SELECT file FROM {CORE}.spool_ingested WHERE file IN (SELECT unnest(?::VARCHAR[]))",
-            [names],
-        ).fetchall()
-    }
-    return [p for p in reclaimed if spool.original_name(p) in found]
-
-
-def _ingest_files(con: Any, files: list[Path]) -> None:
-    by_table: dict[str, list[str]] = {}
-    for path in files:
-        by_table.setdefault(spool.table_of(path), []).append(str(path))
-    con.execute("BEGIN")
-    try:
-        n_rows = 0
-        for table, paths in by_table.items():
-            n_rows += _ingest_table(con, table, paths)
-        ended = by_table.get("run_status")
-        if ended:
-            _compact_partials(con, ended)
-        con.execute(
-            f"INSERT INTO {CORE}.spool_ingested SELECT unnest(?::VARCHAR[]), now(), ?",
-            [[spool.original_name(p) for p in files], n_rows],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _ingest_table(con: Any, table: str, paths: list[str]) -> int:
-    source = "read_parquet(?::VARCHAR[])"
-    if table == "points":
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM {source}", [paths])
-        con.execute(f"INSERT INTO {CORE}.points BY NAME SELECT * FROM _batch")
-        con.execute(
-            f"INSERT INTO {CORE}.metric_partials SELECT run_id, key, {POINT_SUMMARY} "
-            "FROM _batch GROUP BY run_id, key"
-        )
-        n = con.execute("SELECT count(*) FROM _batch").fetchone()[0]
-        con.execute("DROP TABLE _batch")
-        return int(n)
-    if table in DEDUPLICATED:
-        key = DEDUPLICATED[table]
-        con.execute(
-            f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM "
-            f"(SELECT DISTINCT ON ({key}) * FROM {source}) "
-            f"WHERE {key} NOT IN (SELECT {key} FROM {CORE}.{table})",
-            [paths],
-        )
-    else:
-        con.execute(f"INSERT INTO {CORE}.{table} BY NAME SELECT * FROM {source}", [paths])
-    return 0
-
-
-def _compact_partials(con: Any, status_files: list[str]) -> None:
-    """Fold the partial summaries of runs that just ended into one row per key.
-
-    A long run appends one partial per ingest; once it has ended nothing else writes them, so
-    replacing them by their combination keeps summaries cheap to read and changes no value.
-    """
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _ended AS
-            SELECT DISTINCT run_id FROM read_parquet(?::VARCHAR[]) WHERE status <> 'running'""",
-        [status_files],
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _folded AS
-            SELECT run_id, key, {SUMMARY_COLUMNS} FROM {CORE}.metric_partials
-            WHERE run_id IN (SELECT run_id FROM _ended)
-            GROUP BY run_id, key HAVING count(*) > 1"""
-    )
-    con.execute(
-        f"""DELETE FROM {CORE}.metric_partials p USING _folded f
-            WHERE p.run_id = f.run_id AND p.key = f.key"""
-    )
-    con.execute(f"INSERT INTO {CORE}.metric_partials BY NAME SELECT * FROM _folded")
-    con.execute("DROP TABLE _folded")
-    con.execute("DROP TABLE _ended")
 
 
 def _append(con: Any, table: str, data: Any, *, skip_existing: bool) -> int:
