@@ -216,6 +216,21 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+# Errors JupyterLab's own widget manager logs that no widget code can cause or prevent: when
+# an output holding a widget view is replaced (the run card's static HTML replaces the live
+# card as its cell ends), jupyterlab-manager may still hand a queued Lumino message to the
+# disposed view. Seen about once in ten full browser runs; the page is unaffected. Only this
+# exact message, from jupyterlab-manager's own bundle, is let through.
+KNOWN_UPSTREAM_ERRORS = (
+    ("Cannot read properties of null (reading 'processLuminoMessage')",
+     "@jupyter-widgets/jupyterlab-manager"),
+)
+
+
+def _known_upstream_error(text: str) -> bool:
+    return any(message in text and source in text for message, source in KNOWN_UPSTREAM_ERRORS)
+
+
 @dataclass
 class PageEvents:
     """What a page did that a test may want to fail on: console errors, uncaught exceptions,
@@ -239,7 +254,7 @@ class PageEvents:
 
     def _on_console(self, message: Any) -> None:
         self.console_log.append(f"[{message.type}] {message.text}")
-        if message.type == "error":
+        if message.type == "error" and not _known_upstream_error(message.text):
             self.console_errors.append(f"{message.text} @ {message.location.get('url', '')}")
 
     def _route(self, route: Route, request: Request) -> None:
