@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -28,16 +27,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from bench_core import synthetic_store  # noqa: E402 - after the path setup
+from bench_core import median_time, synthetic_store  # noqa: E402 - after the path setup
 
 
 def median_ms(fn: Any, repeat: int = 7) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_time(fn, repeat) * 1e3
 
 
 class FakeBrowser:

@@ -7,7 +7,9 @@ import { CompareView } from "./compare";
 import { debounce, h } from "./dom";
 import { PANEL_CSS } from "./panel-style";
 import { RequestFailed, Rpc } from "./rpc";
-import { type Columns, describeColumns, type Page, renderChooser, renderTable } from "./table";
+import {
+  type Columns, describeColumns, type Page, renderChooser, renderTable, sortState,
+} from "./table";
 
 /** Mirrors the synced traitlets of `Panel` in src/trackbook/panelwidget.py; keep them in step. */
 export interface Model {
@@ -229,9 +231,9 @@ class PanelView {
   }
 
   private sortBy(column: string): void {
-    const [field, direction] = this.model.get("order_by").trim().split(/\s+(?=(?:asc|desc)$)/i);
-    let next = `${column} ASC`;
-    if (field === column) next = (direction ?? "ASC").toUpperCase() === "ASC" ? `${column} DESC` : "";
+    // ascending, then descending, then unsorted
+    const state = sortState(this.model.get("order_by"), column);
+    const next = state === "" ? `${column} ASC` : state === "asc" ? `${column} DESC` : "";
     this.setState({ order_by: next, page: 0 });
     void this.loadPage();
   }

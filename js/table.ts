@@ -72,7 +72,8 @@ const BASE: { id: string; label: string; numeric?: boolean }[] = [
   { id: "duration_s", label: "duration", numeric: true },
 ];
 
-function sortState(orderBy: string, column: string): "" | "asc" | "desc" {
+/** How `orderBy` ("metrics.loss.min DESC") sorts `column`: not at all, up or down. */
+export function sortState(orderBy: string, column: string): "" | "asc" | "desc" {
   const [field, direction] = orderBy.trim().split(/\s+(?=(?:asc|desc)$)/i);
   if (field !== column) return "";
   return (direction ?? "asc").toLowerCase() === "desc" ? "desc" : "asc";
