@@ -121,9 +121,9 @@ def test_every_core_is_undone(store_path: Path) -> None:
     with store.connect() as con:
         with every_core(con):
             assert con.execute(threads).fetchone() == (os.cpu_count(),)
-        assert con.execute(threads).fetchone() == (1,)
+        assert con.execute(threads).fetchone() == (duck.READ_THREADS,)
     with store.connect() as con:
-        assert con.execute(threads).fetchone() == (1,)
+        assert con.execute(threads).fetchone() == (duck.READ_THREADS,)
 
 
 def test_times_are_utc_whatever_the_machine_zone(store_path: Path) -> None:

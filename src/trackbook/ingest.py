@@ -143,6 +143,8 @@ def _compact_partials(con: Any, status_files: list[str]) -> None:
 
     A long run appends one partial per ingest; once it has ended nothing else writes them, so
     replacing them by their combination keeps summaries cheap to read and changes no value.
+    It runs only in a transaction that appends ``run_status`` rows: readers that keep values
+    derived from the partials (fieldcache.py) count both tables to notice it.
     """
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _ended AS

@@ -136,6 +136,10 @@ def _purge(con: Any, dry_run: bool) -> tuple[list[str], int]:
             con.execute(f"DELETE FROM {CORE}.{table} {where}", [run_ids])
         con.execute(f"DELETE FROM {CORE}.blobs WHERE hash IN (SELECT unnest(?::VARCHAR[]))",
                     [orphans])
+        # The logs are append-only but for this: readers that keep values derived from them
+        # (fieldcache.py) notice the deletion by this row.
+        con.execute(f"INSERT INTO {CORE}.store_info VALUES ('purged_runs', ?, now())",
+                    [str(len(run_ids))])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from trackbook import filters
 from trackbook.errors import FilterError
@@ -34,12 +34,18 @@ SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 @dataclass
 class _Joined:
-    """One field's per-run subquery: its alias, the bound key, the columns asked of it."""
+    """One field's per-run subquery: its alias, its key, the columns asked of it."""
 
     kind: str
     alias: str
     key: str
     columns: set[str] = field(default_factory=set)
+
+
+class FieldTables(Protocol):
+    """Where each run's current value of a field may already be kept (fieldcache.Fields)."""
+
+    def table(self, kind: str, key: str, columns: set[str]) -> str: ...
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Compiled:
     where: str = "true"
     order: str = "r.start_time DESC, r.run_id"
     params: dict[str, Any] = field(default_factory=dict)
+    tables: FieldTables | None = None  # kept per-field tables to join instead of grouping
     _fields: dict[tuple[str, str], _Joined] = field(default_factory=dict)
 
     def bind(self, value: Any) -> str:
@@ -66,15 +73,20 @@ class Compiled:
         joined = self._fields.get(key)
         if joined is None:
             joined = self._fields[key] = _Joined(target.kind, f"f{len(self._fields)}",
-                                                 self.bind(target.key))
+                                                 target.key)
         if column != "run_id":
             joined.columns.add(column)
         return f"{joined.alias}.{column}"
 
-    @property
     def joins(self) -> list[str]:
-        return [f"LEFT JOIN {current_of_key(j.kind, j.key, j.columns)} {j.alias} "
-                f"ON {j.alias}.run_id = r.run_id" for j in self._fields.values()]
+        """The fields' joins, once every column of them was asked for (binds their keys)."""
+        return [f"LEFT JOIN {self._source(j)} {j.alias} ON {j.alias}.run_id = r.run_id"
+                for j in self._fields.values()]
+
+    def _source(self, joined: _Joined) -> str:
+        if self.tables is not None:
+            return self.tables.table(joined.kind, joined.key, joined.columns)
+        return current_of_key(joined.kind, self.bind(joined.key), joined.columns)
 
 
 def compile_filter(where: str | None, compiled: Compiled | None = None) -> Compiled:
@@ -323,14 +335,22 @@ def select_runs(
     include_deleted: bool = False,
     columns: list[str] | None = None,
     numbered: bool = True,
+    tables: FieldTables | None = None,
+    ordered: bool = True,
+    offset: int = 0,
+    counted: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """SQL selecting matching runs (``run_state`` columns plus ``_ord``, 1 up), in order.
 
     ``columns`` picks the ``run_state`` columns (default: all); fewer is cheaper, as the
     run's source text is among them. ``numbered=False`` leaves out ``_ord`` (a window over
-    every matching run) for callers that number the rows as they read them.
+    every matching run) for callers that number the rows as they read them. ``tables``
+    (:func:`trackbook.fieldcache.for_burst`) joins kept per-field tables instead of grouping
+    the logs; the SQL is then valid only in that burst. ``ordered=False`` leaves the order
+    out altogether (to count the matches), ``offset`` skips that many runs before ``limit``,
+    ``counted`` adds ``_total``, the number of matching runs (before the limit).
     """
-    c = compile_filter(where)
+    c = compile_filter(where, Compiled(tables=tables))
     compile_order(order_by, c)
     conditions = [c.where]
     base = RUNS
@@ -343,18 +363,24 @@ def select_runs(
         names = [experiment] if isinstance(experiment, str) else list(experiment)
         conditions.append(f"r.experiment IN (SELECT unnest({c.bind(names)}::VARCHAR[]))")
     picked = ", ".join(f"r.{col}" for col in columns) if columns else "r.*"
+    numbered = numbered and ordered
     if numbered:
         picked += f", row_number() OVER (ORDER BY {c.order}) AS _ord"
+    if counted:
+        picked += ", count(*) OVER () AS _total"
     sql = (
         f"SELECT {picked} FROM {base} r "
-        + " ".join(c.joins)
+        + " ".join(c.joins())
         + " WHERE " + " AND ".join(conditions)
-        + (" ORDER BY _ord" if numbered else f" ORDER BY {c.order}")
     )
+    if ordered:
+        sql += " ORDER BY _ord" if numbered else f" ORDER BY {c.order}"
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
         sql += f" LIMIT {c.bind(limit)}"
+        if offset:
+            sql += f" OFFSET {c.bind(int(offset))}"
     return sql, c.params
 
 

@@ -127,8 +127,8 @@ BIG_SCAN_POINTS = 1_000_000
 
 
 def _threads_for(con: Any, points: int) -> contextlib.AbstractContextManager[None]:
-    """Every core for a scan of millions of points, one thread again after it (the store runs
-    one thread, which is cheaper for the small queries that most reads are)."""
+    """Every core for a scan of millions of points, the store's few read threads again after
+    it (duck.READ_THREADS: raising them for small queries gains nothing)."""
     return every_core(con) if points > BIG_SCAN_POINTS else contextlib.nullcontext()
 
 

@@ -1,0 +1,180 @@
+"""Each run's current value of one field, kept between bursts while its log is unchanged.
+
+Sorting or filtering the runs table on a field (``params.lr``, ``metrics.loss.min``,
+``tags.model``) needs every run's current value of it: the latest row of that key per run,
+grouped out of the append-only log (2M param rows at 100k runs x 20 params: ~30 ms a field).
+A person sorts, filters, pages and refines on the same few fields, so the grouped values are
+kept as a table in this process's in-memory DuckDB (:mod:`trackbook.duck`), one per field, and
+reused while the log they came from is unchanged.
+
+Unchanged is decided exactly, by row counts: the logs are append-only, so every write adds
+rows, and only two operations delete any. Folding a finished run's metric partials
+(:func:`trackbook.ingest._compact_partials`) happens only in an ingest that appends to
+``run_status``, so a metric field's signature counts both tables. Purging deleted runs
+(``trackbook gc``) appends a row to ``store_info`` in its transaction, which every signature
+counts. A store file replaced by another has another inode.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trackbook import duck
+from trackbook.queries import current_of_key
+from trackbook.schema import CORE, PARAM_EXPRS, SUMMARY_EXPRS
+
+# The tables whose rows make a field of each kind (beside store_info and migrations, which
+# every signature counts: a purge or migration may rewrite any of them).
+SOURCES = {
+    "param": ("params_log",),
+    "metric": ("metric_partials", "run_status"),
+    "tag": ("tags_log",),
+}
+ALWAYS = ("store_info", "migrations")
+COUNTED = tuple(dict.fromkeys(t for tables in SOURCES.values() for t in (*tables, *ALWAYS)))
+MAX_FIELDS = 48  # about 100k rows each at 100k runs (~5 MB); the least recently used go first
+CATALOG = "memory.main"  # the process's in-memory database (duck.py)
+
+
+@dataclass
+class _Entry:
+    table: str  # CATALOG.tbf_N
+    signature: tuple[Any, ...]
+    columns: frozenset[str]  # the columns it holds (those asked so far)
+    users: int = 0  # bursts that were handed it and have not ended
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()  # guards the dicts below, never held while building
+        self.entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
+        self.retired: list[_Entry] = []  # replaced, dropped once no burst uses them
+        self.names = 0
+
+
+_cache = _Cache()
+
+
+def _current() -> _Cache:
+    global _cache
+    if _cache.pid != os.getpid():  # a forked child has a fresh DuckDB instance (duck.py)
+        _cache = _Cache()
+    return _cache
+
+
+class Fields:
+    """The field tables one burst may use: ``table(kind, key, columns)`` names a table of
+    ``run_id`` and the field's columns, built now when missing or stale; ``kept`` names one
+    only if it is there already.
+
+    Use it as a context manager inside the burst (:func:`for_burst`): a table it handed out
+    is not dropped before it ends. The store's row counts are read once, when first needed.
+    """
+
+    def __init__(self, con: Any, path: str) -> None:
+        self.con = con
+        self.path = path
+        stat = Path(path).stat()
+        self.store = (os.path.realpath(path), stat.st_dev, stat.st_ino)
+        self._counts: dict[str, int] | None = None
+        self._used: list[_Entry] = []
+
+    def __enter__(self) -> Fields:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        cache = _current()
+        with cache.lock:
+            for entry in self._used:
+                entry.users -= 1
+            self._used.clear()
+            unused = [e for e in cache.retired if e.users <= 0]
+            cache.retired = [e for e in cache.retired if e.users > 0]
+        for entry in unused:
+            self.con.execute(f"DROP TABLE IF EXISTS {entry.table}")
+
+    def signature(self, kind: str) -> tuple[Any, ...]:
+        if self._counts is None:
+            row = self.con.execute(
+                "SELECT " + ", ".join(f"(SELECT count(*) FROM {CORE}.{t})" for t in COUNTED)
+            ).fetchone()
+            self._counts = dict(zip(COUNTED, row, strict=True))
+        return (*self.store, *(self._counts[t] for t in (*SOURCES[kind], *ALWAYS)))
+
+    def kept(self, kind: str, key: str, columns: set[str]) -> str | None:
+        """The field's table if it is kept, current and holds ``columns``; None otherwise."""
+        cache = _current()
+        wanted = _columns(kind, columns)
+        signature = self.signature(kind)
+        with cache.lock:
+            entry = cache.entries.get((self.store[0], kind, key))
+            if entry is None or entry.signature != signature or not wanted <= entry.columns:
+                return None
+            return self._hand_out(cache, (self.store[0], kind, key), entry)
+
+    def table(self, kind: str, key: str, columns: set[str]) -> str:
+        found = self.kept(kind, key, columns)
+        if found is not None:
+            return found
+        cache = _current()
+        entry_key = (self.store[0], kind, key)
+        signature = self.signature(kind)
+        wanted = _columns(kind, columns)
+        with cache.lock:
+            old = cache.entries.get(entry_key)
+            if old is not None and old.signature == signature:
+                wanted |= old.columns  # keep what it had: the next request may want it
+            cache.names += 1
+            table = f"{CATALOG}.tbf_{cache.names}"
+        # Built outside the lock: another burst's kept fields stay usable meanwhile.
+        self.con.execute(f"CREATE TABLE {table} AS {current_of_key(kind, '$key', wanted)}",
+                         {"key": key})
+        entry = _Entry(table, signature, frozenset(wanted))
+        with cache.lock:
+            replaced = cache.entries.get(entry_key)
+            cache.entries[entry_key] = entry
+            if replaced is not None:
+                cache.retired.append(replaced)
+            while len(cache.entries) > MAX_FIELDS:
+                cache.retired.append(cache.entries.popitem(last=False)[1])
+            return self._hand_out(cache, entry_key, entry)
+
+    def _hand_out(self, cache: _Cache, entry_key: tuple[str, str, str], entry: _Entry) -> str:
+        cache.entries.move_to_end(entry_key)
+        entry.users += 1
+        self._used.append(entry)
+        return entry.table
+
+
+def for_burst(con: Any, path: str) -> Fields:
+    return Fields(con, path)
+
+
+def forget() -> None:
+    """Drop every kept field table no burst is using (tests; a process that wants its
+    memory back)."""
+    cache = _current()
+    with cache.lock:
+        cache.retired.extend(cache.entries.values())
+        cache.entries.clear()
+        unused = [e for e in cache.retired if e.users <= 0]
+        cache.retired = [e for e in cache.retired if e.users > 0]
+    for entry in unused:
+        duck.execute_on_instance(f"DROP TABLE IF EXISTS {entry.table}")
+
+
+def _columns(kind: str, columns: set[str]) -> set[str]:
+    """What a field's table must hold to serve ``columns``: a param always has its type (the
+    filters test it), a tag its value, a metric the summary columns asked for."""
+    if kind == "param":
+        return {"type"} | (columns & set(PARAM_EXPRS))
+    if kind == "tag":
+        return {"value"}
+    return (columns & set(SUMMARY_EXPRS)) or {"last"}
+
