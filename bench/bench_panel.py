@@ -54,6 +54,7 @@ class FakeBrowser:
 
 def bench_panel(n_runs: int) -> dict[str, Any]:
     import trackbook as tb
+    from trackbook import fieldcache
 
     path = str(Path(tempfile.mkdtemp()) / "panel.duckdb")
     start = time.perf_counter()
@@ -63,21 +64,41 @@ def bench_panel(n_runs: int) -> dict[str, Any]:
     browser = FakeBrowser(panel)
     columns = browser.ask("columns")["default"]
 
-    def first_page() -> None:  # as a new panel does: nothing cached
+    def first_page() -> None:  # as a new panel does: nothing kept
         panel._columns_cache = None
+        fieldcache.forget()
         browser.ask("columns")
         browser.ask("page", columns=columns)
 
+    def cold(**ask: Any) -> Any:
+        """The first request on its fields since the store changed: their values are grouped
+        out of the logs (what every request paid before fieldcache.py)."""
+        def request() -> None:
+            fieldcache.forget()
+            browser.ask("page", **ask)
+        return request
+
+    thresholds = iter(range(10**9))
+
+    def refined() -> None:  # the same fields, other values: what typing into the box does
+        n = next(thresholds) % 5
+        browser.ask("page", where=f"params.p3 > 0.{5 + n} and metrics.m2 < 0.{3 + n}",
+                    columns=columns)
+
     sort = {"order_by": "metrics.m2.min DESC", "columns": [*columns, "metrics.m2.min"]}
     where = "params.p3 > 0.5 and metrics.m2 < 0.3"
+    filtered = {"where": where, "columns": columns}
     out = {
         "runs": n_runs, "fill_s": fill_s,
         "first_page_ms": median_ms(first_page),
+        "sort_cold_ms": median_ms(cold(**sort)),
+        "filter_cold_ms": median_ms(cold(**filtered)),
         "sort_ms": median_ms(lambda: browser.ask("page", **sort)),
-        "filter_ms": median_ms(lambda: browser.ask("page", where=where, columns=columns)),
+        "filter_ms": median_ms(lambda: browser.ask("page", **filtered)),
+        "refined_filter_ms": median_ms(refined),
         "filter_sort_page3_ms": median_ms(
             lambda: browser.ask("page", where=where, page=3, **sort)),
-        "matched": browser.ask("page", where=where, columns=columns)["total"],
+        "matched": browser.ask("page", **filtered)["total"],
     }
     panel.close()
     return out
@@ -207,18 +228,22 @@ def report(r: dict[str, Any]) -> None:
         "",
         f"1. runs table, {big['runs']:,} runs x 20 params x 10 metrics",
         f"   first page (columns + page)   {big['first_page_ms']:7.0f} ms  (target < 300)",
-        f"   sort by metrics.m2.min         {big['sort_ms']:7.0f} ms  (target < 100)",
-        f"   filter ({big['matched']:,} match)         {big['filter_ms']:7.0f} ms  (target < 100)",
+        "   sort or filter round trip (target < 100 ms):  first on its fields / again",
+        f"   sort by metrics.m2.min         {big['sort_cold_ms']:7.0f} ms / "
+        f"{big['sort_ms']:4.0f} ms",
+        f"   filter ({big['matched']:,} match)         {big['filter_cold_ms']:7.0f} ms / "
+        f"{big['filter_ms']:4.0f} ms",
+        f"   the filter refined (same fields, other values)  {big['refined_filter_ms']:5.0f} ms",
         f"   filter + sort, page 4          {big['filter_sort_page3_ms']:7.0f} ms",
         "",
         f"2. same table at {same['runs']:,} runs, side by side with MLflow (sqlite)",
         f"   first page   trackbook {same['first_page_ms']:6.0f} ms   mlflow "
         f"{ml['first_page_ms']:6.0f} ms   = {ml['first_page_ms'] / same['first_page_ms']:.1f}x",
-        f"   sort         trackbook {same['sort_ms']:6.0f} ms   mlflow {ml['sort_ms']:6.0f}"
-        f" ms   = {ml['sort_ms'] / same['sort_ms']:.1f}x",
-        f"   filter       trackbook {same['filter_ms']:6.0f} ms   mlflow {ml['filter_ms']:6.0f}"
-        f" ms   = {ml['filter_ms'] / same['filter_ms']:.1f}x  (mlflow: metric only; its params"
-        " are strings)",
+        f"   sort         trackbook {same['sort_cold_ms']:6.0f} ms   mlflow {ml['sort_ms']:6.0f}"
+        f" ms   = {ml['sort_ms'] / same['sort_cold_ms']:.1f}x  (trackbook: first on the field)",
+        f"   filter       trackbook {same['filter_cold_ms']:6.0f} ms   mlflow "
+        f"{ml['filter_ms']:6.0f} ms   = {ml['filter_ms'] / same['filter_cold_ms']:.1f}x  "
+        "(mlflow: metric only; its params are strings)",
         "",
         f"3. curves, {cb['runs']} runs x {cb['steps']:,} steps ({cb['points_stored']:,} points)",
         f"   downsampled in DuckDB          {cb['downsample_ms']:7.0f} ms",

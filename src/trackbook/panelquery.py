@@ -106,7 +106,6 @@ def page(store: StoreArg = None, *, where: str | None = None, experiment: str | 
             "columns": [c for c, _ in wanted], "rows": rows}
 
 
-CONCURRENT = True
 _pools: dict[int, Any] = {}
 
 
@@ -114,17 +113,22 @@ def _side_by_side(path: str, con: Any, jobs: list[Callable[[Any], Any]]) -> list
     """Each job's result, the first run on ``con``, the others at the same time on cursors of
     the same burst: the page's state, params and summaries are scans of different tables,
     and most of them fill one DuckDB thread (100k runs' start rows are one row group)."""
-    if not CONCURRENT or len(jobs) < 2:
+    if len(jobs) < 2:
         return [job(con) for job in jobs]
+    from concurrent.futures import wait
+
     from trackbook import duck
 
-    pool = _pool()
-    sides = [duck.acquire(path) for _ in jobs[1:]]
+    sides: list[Any] = []
+    later: list[Any] = []
     try:
-        later = [pool.submit(job, side) for job, side in zip(jobs[1:], sides, strict=True)]
+        for _ in jobs[1:]:
+            sides.append(duck.acquire(path))
+        later = [_pool().submit(job, side) for job, side in zip(jobs[1:], sides, strict=True)]
         first = jobs[0](con)
         return [first, *(f.result() for f in later)]
     finally:
+        wait(later)  # no cursor is closed under a query still running on it
         for side in sides:
             duck.release(path, side)
 
