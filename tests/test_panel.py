@@ -196,3 +196,38 @@ def test_pages_hide_deleted_runs_and_see_renames_and_status(browser: Browser,
     by_name = browser.data("page", order_by="name DESC")
     assert by_name["rows"][0]["name"] == "zz renamed"
     assert browser.data("page", where="params.lr < 1e-3")["total"] == 0  # runs[0] is deleted
+
+
+# -- the snapshot front ends without widgets show ------------------------------------------------
+
+def test_the_mimebundle_carries_a_snapshot_for_front_ends_without_widgets(runs: list[str]
+                                                                          ) -> None:
+    with tb.start_run("<script>alert(1)</script>", experiment="cnn", params={"lr": 0.5}):
+        pass
+    data, _ = tb.panel("cnn")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    text, html = data["text/plain"], data["text/html"]
+    assert text.startswith("trackbook panel · experiment cnn · 4 runs")
+    assert "run 0" in text and "run the cell for the live panel" in text
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<tr>") == 1 + 4 and "params.lr" in html and "finished" in html
+
+
+def test_the_snapshot_says_what_a_filter_left_and_what_compare_shows(runs: list[str]) -> None:
+    from trackbook import panelsnapshot
+
+    none = panelsnapshot.snapshot(None, where="params.lr > 1")
+    assert "filter params.lr > 1 · 0 runs" in none["text/plain"]
+    assert "no runs match" in none["text/plain"] and "<table>" not in none["text/html"]
+    data, _ = tb.compare(runs[:2])._repr_mimebundle_()
+    assert data["text/plain"].startswith("trackbook compare · the params that differ · 2 runs")
+    assert "params.lr" in data["text/plain"] and "params.epochs" not in data["text/plain"]
+
+
+def test_a_store_that_cannot_be_read_gives_a_line_not_a_traceback(tmp_path: Path) -> None:
+    from trackbook import panelsnapshot
+
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"not a database at all")
+    out = panelsnapshot.snapshot(broken)
+    assert out["text/plain"].startswith("trackbook panel:") and "not a DuckDB" in out["text/plain"]

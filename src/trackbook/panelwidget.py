@@ -59,6 +59,21 @@ class Panel(WidgetBase):  # type: ignore[misc,valid-type]
         self._watcher = StoreWatcher(store, self)
         self._watcher.start()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view, and for front ends that cannot show it (an untrusted or reopened
+        notebook, GitHub, nbconvert) a static snapshot of its first rows."""
+        from trackbook import panelsnapshot
+
+        fallback = panelsnapshot.snapshot(
+            self._store, mode=self.mode, experiment=self.experiment, where=self.where,
+            order_by=self.order_by, columns=list(self.columns), fixed_runs=list(self.fixed_runs))
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return fallback
+        data, metadata = bundle
+        data.update(fallback)
+        return data, metadata
+
     def __repr__(self) -> str:
         what = "compare" if self.mode == "compare" else "panel"
         return (f"<trackbook {what}: {self._store.path}, "

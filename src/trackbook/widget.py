@@ -131,10 +131,8 @@ def altair_renderer(spec: dict[str, Any], **metadata: Any) -> MimeBundle:
         points Colab at its custom widget manager (Altair accepts both forms).
     """
     widget = ChartWidget(spec=spec, embed_options=metadata.get("embed_options") or {})
-    text = (
-        f"{widget!r}\n(an interactive chart: shown in JupyterLab, VS Code and Colab, "
-        "where Jupyter widgets run)"
-    )
+    # What a notebook reopened without trust, GitHub or nbconvert shows in its place.
+    text = f"{widget!r}\n(an interactive chart, drawn by Jupyter widgets: run the cell to see it)"
     bundle = widget._repr_mimebundle_()
     if bundle is None:  # only when a subclass drops its view; keep the text at least
         return {"text/plain": text}
