@@ -26,7 +26,10 @@ def _runs(n: int, *, start: int = 0, experiment: str = "e") -> list[str]:
 
 
 def _panel_ids(**ask: Any) -> list[str]:
-    return [r["run_id"] for r in panelquery.page(page_size=500, **ask)["rows"]]
+    """The panel's answer, once the tables it asked the builder for are there."""
+    ids = [r["run_id"] for r in panelquery.page(page_size=500, **ask)["rows"]]
+    assert fieldcache.settle()
+    return ids
 
 
 def _fresh_ids(where: str | None = None, order_by: str | None = None) -> list[str]:
@@ -53,11 +56,11 @@ def _empty_cache() -> Any:
 def test_a_kept_table_is_reused_until_a_run_is_logged() -> None:
     _runs(6)
     ask = {"where": "params.lr < 0.5", "order_by": "metrics.loss.min DESC"}
-    first = _panel_ids(**ask)
+    first = _panel_ids(**ask)  # grouped from the logs; the tables are built after it
     assert first == _fresh_ids(ask["where"], ask["order_by"]) and len(first) == 4
     tables = _kept()
     assert set(tables) == {("param", "lr"), ("metric", "loss")}
-    assert _panel_ids(**ask) == first
+    assert _panel_ids(**ask) == first  # now from the kept tables
     assert _kept() == tables  # nothing rebuilt
     new = _runs(2, start=6)
     after = _panel_ids(**ask)
@@ -170,7 +173,8 @@ def test_a_table_in_use_by_a_burst_is_not_dropped_under_it() -> None:
 
     store = Store()
     with store.reading() as con, fieldcache.for_burst(con, store.path) as fields:
-        table = fields.table("param", "lr", {"num"})
+        assert fields.table("param", "lr", {"num"}) is None and fields.missing
+        table = fields.build("param", "lr", {"num"})
         fieldcache.forget()  # another thread wants its memory back meanwhile
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
     assert table not in _memory_tables()  # dropped once the burst ended

@@ -257,7 +257,13 @@ def test_line_magic(ip: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     run(ip, f"%trackbook store {other}")
     assert tb.init().path == str(other)
     assert "created by the first run" in capsys.readouterr().out
-    assert "unknown command" in str(run(ip, "%trackbook frobnicate").error_in_exec)
+    unknown = str(run(ip, "%trackbook frobnicate").error_in_exec)
+    assert "unknown command 'frobnicate'" in unknown and "runs, status, export" in unknown
+    assert "\n" not in unknown  # one line, not the whole help
+    wrong = str(run(ip, "%trackbook runs --limit many").error_in_exec).splitlines()
+    assert wrong == ["%trackbook runs: argument --limit: invalid int value: 'many'",
+                     "usage: %trackbook runs [--where F] [--experiment E] [--limit N]   the runs"
+                     " as a table"]
 
 
 def test_live_stats_follow_a_hot_loop(ip: Any) -> None:

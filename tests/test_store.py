@@ -238,3 +238,23 @@ def test_corrupt_file_is_refused_at_once_and_unchanged(store_path: Path,
         tb.runs()
     assert time.monotonic() - started < 2  # not mistaken for a lock and waited for
     assert digest(store_path) == before
+
+
+def test_a_reused_blob_counts_as_new_so_gc_spares_it(tmp_path: Path) -> None:
+    """gc keeps files younger than an hour (a run's row names its file a second or so after
+    writing it); an old orphan a run stores again must look new, or gc could take it first."""
+    import os
+
+    from trackbook.artifacts import BlobStore
+
+    blobs = BlobStore(tmp_path / "blobs")
+    old = time.time() - 2 * 3600
+    sha, _ = blobs.put_bytes(b"weights")
+    os.utime(blobs.path_of(sha), (old, old))
+    assert blobs.put_bytes(b"weights")[0] == sha
+    assert blobs.path_of(sha).stat().st_mtime > time.time() - 60
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    os.utime(blobs.path_of(sha), (old, old))
+    assert blobs.put_file(source)[0] == sha
+    assert blobs.path_of(sha).stat().st_mtime > time.time() - 60

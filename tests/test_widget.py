@@ -42,7 +42,7 @@ def test_altair_renderer_returns_a_widget_view_with_a_text_fallback() -> None:
     assert set(bundle) == {WIDGET_VIEW, "text/plain"}
     assert bundle[WIDGET_VIEW]["model_id"]
     assert bundle["text/plain"].startswith("<trackbook chart: line 'loss'>")
-    assert "JupyterLab" in bundle["text/plain"]
+    assert "run the cell to see it" in bundle["text/plain"]
 
 
 def test_altair_renderer_passes_altair_embed_options_on(monkeypatch: pytest.MonkeyPatch) -> None:

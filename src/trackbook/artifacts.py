@@ -27,9 +27,25 @@ class BlobStore:
     def has(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 
+    def _reuse(self, sha256: str) -> bool:
+        """True if the content is stored already; then its file counts as just written.
+
+        ``gc`` spares files younger than an hour because a run's row naming a file reaches
+        the store a second or so after the file: an old orphan that a run reuses now must
+        look new too, or gc could take it before the row that needs it arrives.
+        """
+        path = self.path_of(sha256)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except OSError:  # read-only: keep the file as it is; it is still there
+            return path.is_file()
+        return True
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         digest = hashlib.sha256(data).hexdigest()
-        if not self.has(digest):
+        if not self._reuse(digest):
             tmp = self._temp_file()
             try:
                 with open(tmp, "wb") as out:
@@ -51,7 +67,7 @@ class BlobStore:
                     out.write(chunk)
                     size += len(chunk)
             sha = digest.hexdigest()
-            if not self.has(sha):
+            if not self._reuse(sha):
                 self._move_into_place(tmp, sha)
             return sha, size
         finally:

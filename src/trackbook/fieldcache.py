@@ -69,9 +69,9 @@ def _current() -> _Cache:
 
 
 class Fields:
-    """The field tables one burst may use: ``table(kind, key, columns)`` names a table of
-    ``run_id`` and the field's columns, built now when missing or stale; ``kept`` names one
-    only if it is there already.
+    """The field tables one burst may use: ``table(kind, key, columns)`` names a kept table of
+    ``run_id`` and the field's columns, or returns None (the caller groups the log itself) and
+    notes the field in ``missing``, for :func:`build_later`.
 
     Use it as a context manager inside the burst (:func:`for_burst`): a table it handed out
     is not dropped before it ends. The store's row counts are read once, when first needed.
@@ -84,6 +84,7 @@ class Fields:
         self.store = (os.path.realpath(path), stat.st_dev, stat.st_ino)
         self._counts: dict[str, int] | None = None
         self._used: list[_Entry] = []
+        self.missing: dict[tuple[str, str], set[str]] = {}
 
     def __enter__(self) -> Fields:
         return self
@@ -118,10 +119,18 @@ class Fields:
                 return None
             return self._hand_out(cache, (self.store[0], kind, key), entry)
 
-    def table(self, kind: str, key: str, columns: set[str]) -> str:
+    def table(self, kind: str, key: str, columns: set[str]) -> str | None:
+        """The kept table, or None: then the field is noted in ``missing``. A request does
+        not build it (grouping the log within the query is cheaper than building a table and
+        joining it: 48-55 against 67-69 ms for two fields at 100k runs); the background
+        builder does, for the next request."""
         found = self.kept(kind, key, columns)
-        if found is not None:
-            return found
+        if found is None:
+            self.missing.setdefault((kind, key), set()).update(columns)
+        return found
+
+    def build(self, kind: str, key: str, columns: set[str]) -> str:
+        """Build the field's table now (a current one is replaced, keeping its columns)."""
         cache = _current()
         entry_key = (self.store[0], kind, key)
         signature = self.signature(kind)
@@ -178,3 +187,82 @@ def _columns(kind: str, columns: set[str]) -> set[str]:
         return {"value"}
     return (columns & set(SUMMARY_EXPRS)) or {"last"}
 
+
+
+# -- building for the next request --------------------------------------------------------------
+
+class _Builder:
+    """One daemon thread building the field tables requests missed, each in a short burst of
+    its own, while the person reads the answer (the next sort or page uses them)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.waiting: dict[tuple[str, str, str], set[str]] = {}
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.busy = False
+
+    def add(self, path: str, fields: dict[tuple[str, str], set[str]]) -> None:
+        with self.lock:
+            for (kind, key), columns in fields.items():
+                self.waiting.setdefault((path, kind, key), set()).update(columns)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="trackbook-fields",
+                                               daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            with self.lock:
+                if not self.waiting:
+                    self.wake.clear()
+                    continue
+                (path, kind, key), columns = self.waiting.popitem()
+                self.busy = True
+            try:
+                _build_one(path, kind, key, columns)
+            finally:
+                with self.lock:
+                    self.busy = False
+
+    def idle(self) -> bool:
+        with self.lock:
+            return not self.waiting and not self.busy
+
+
+def _build_one(path: str, kind: str, key: str, columns: set[str]) -> None:
+    from trackbook.store import Store
+
+    try:
+        with Store(path).connect() as con, for_burst(con, path) as fields:
+            if fields.kept(kind, key, columns) is None:
+                fields.build(kind, key, columns)
+    except Exception:  # built ahead of need: a request that needs it will say what failed
+        return
+
+
+_builder = _Builder()
+
+
+def build_later(path: str, fields: dict[tuple[str, str], set[str]]) -> None:
+    """Build these fields' tables in the background (a burst each), for the next request."""
+    global _builder
+    if _builder.pid != os.getpid():  # a forked child has no threads: its own builder
+        _builder = _Builder()
+    if fields:
+        _builder.add(path, fields)
+
+
+def settle(timeout: float = 30.0) -> bool:
+    """Wait until the tables asked for so far are built (tests, benchmarks)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not _builder.idle():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True

@@ -19,10 +19,16 @@ HELP = """%trackbook store [PATH]         show the store, or use PATH from now o
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:
-        raise UsageError(f"{self.prog}: {message}\n{HELP}")
+        # The error and this command's own usage line: the whole help would bury the error.
+        raise UsageError(f"{self.prog}: {message}\nusage: {_usage(self.prog)}")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:
         raise UsageError(message or HELP)
+
+
+def _usage(prog: str) -> str:
+    return next((line.strip() for line in HELP.splitlines() if line.startswith(prog + " ")),
+                HELP)
 
 
 def dispatch(words: list[str], shell: Any) -> Any:
@@ -32,7 +38,8 @@ def dispatch(words: list[str], shell: Any) -> Any:
     command, rest = words[0], words[1:]
     handler = COMMANDS.get(command)
     if handler is None:
-        raise UsageError(f"%trackbook: unknown command {command!r}\n{HELP}")
+        raise UsageError(f"%trackbook: unknown command {command!r}; the commands are "
+                         f"{', '.join(COMMANDS)} (%trackbook help shows what each does)")
     try:
         return handler(rest)
     except (TrackbookError, ValueError, FileNotFoundError) as exc:

@@ -99,6 +99,7 @@ def page(store: StoreArg = None, *, where: str | None = None, experiment: str | 
         current, total, run_ids = _page_ids(con, tables, ask, max(int(page), 0))
         rows, *found = _side_by_side(the_store.path, con, [
             functools.partial(_page_rows, run_ids=run_ids), *_value_jobs(run_ids, wanted)])
+    fieldcache.build_later(the_store.path, tables.missing)  # for the next sort or page
     values = {k: v for part in found for k, v in part.items()}
     for row in rows:
         row["values"] = {column: values.get((row["run_id"], column)) for column, _ in wanted}

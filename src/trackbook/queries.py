@@ -43,9 +43,10 @@ class _Joined:
 
 
 class FieldTables(Protocol):
-    """Where each run's current value of a field may already be kept (fieldcache.Fields)."""
+    """Where each run's current value of a field may already be kept (fieldcache.Fields):
+    a table name, or None to group the field's log in the query."""
 
-    def table(self, kind: str, key: str, columns: set[str]) -> str: ...
+    def table(self, kind: str, key: str, columns: set[str]) -> str | None: ...
 
 
 @dataclass
@@ -84,9 +85,8 @@ class Compiled:
                 for j in self._fields.values()]
 
     def _source(self, joined: _Joined) -> str:
-        if self.tables is not None:
-            return self.tables.table(joined.kind, joined.key, joined.columns)
-        return current_of_key(joined.kind, self.bind(joined.key), joined.columns)
+        kept = self.tables.table(joined.kind, joined.key, joined.columns) if self.tables else None
+        return kept or current_of_key(joined.kind, self.bind(joined.key), joined.columns)
 
 
 def compile_filter(where: str | None, compiled: Compiled | None = None) -> Compiled:
@@ -346,7 +346,8 @@ def select_runs(
     run's source text is among them. ``numbered=False`` leaves out ``_ord`` (a window over
     every matching run) for callers that number the rows as they read them. ``tables``
     (:func:`trackbook.fieldcache.for_burst`) joins kept per-field tables instead of grouping
-    the logs; the SQL is then valid only in that burst. ``ordered=False`` leaves the order
+    the logs (a field it has no table for is grouped here, and noted in its ``missing``);
+    the SQL is then valid only in that burst. ``ordered=False`` leaves the order
     out altogether (to count the matches), ``offset`` skips that many runs before ``limit``,
     ``counted`` adds ``_total``, the number of matching runs (before the limit).
     """
