@@ -86,3 +86,7 @@ def test_the_demo_runs_the_quickstart_and_says_where_everything_is(tmp_path: Pat
     assert errors == []
     shown = [o["data"] for cell in nb.cells for o in cell.get("outputs", []) if "data" in o]
     assert any("application/vnd.jupyter.widget-view+json" in d for d in shown)  # the panel
+    panel = next(d for d in shown if "trackbook panel" in d.get("text/plain", ""))
+    assert "<table>" in panel["text/html"] and "alpha=0.01 seed=0" in panel["text/html"]
+    assert "widgets" not in nb.metadata  # opened untrusted, the snapshot shows; no 1.8 MB state
+    assert (folder / "quickstart.ipynb").stat().st_size < 300_000

@@ -231,3 +231,13 @@ def test_a_store_that_cannot_be_read_gives_a_line_not_a_traceback(tmp_path: Path
     broken.write_bytes(b"not a database at all")
     out = panelsnapshot.snapshot(broken)
     assert out["text/plain"].startswith("trackbook panel:") and "not a DuckDB" in out["text/plain"]
+
+
+def test_the_snapshot_writes_numbers_as_the_live_panel_does() -> None:
+    from trackbook.panelsnapshot import number
+
+    # js/format.ts formatValue, case for case
+    assert [number(v) for v in [1e-4, 2.5e-5, 0.1608, 1234.5678, 12345, 2.5e7, 3.0, None,
+                                True, float("nan"), "adam"]] == [
+        "1e-4", "2.5e-5", "0.161", "1230", "12,345", "25,000,000", "3", "–", "true", "nan",
+        "adam"]

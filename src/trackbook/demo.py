@@ -38,7 +38,11 @@ def execute(notebook: Path, store: Path, timeout: int = 600) -> None:
 
     env_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     nb = nbformat.read(notebook, as_version=4)
+    # No widget state: the notebook is opened untrusted (nothing signed it), where JupyterLab
+    # shows each widget's static fallback (the panel's snapshot), so the state (each widget's
+    # front-end bundle: ~1.8 MB) would only make the file big.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            store_widget_state=False,
                             resources={"metadata": {"path": str(notebook.parent)}})
     old = {k: os.environ.get(k) for k in ("TRACKBOOK_STORE", "PATH", "JPY_SESSION_NAME")}
     os.environ.update(TRACKBOOK_STORE=str(store), PATH=env_path,

@@ -9,12 +9,13 @@ ran, and how to get the live panel back. Inline styles only, every user-written 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
 from trackbook import panelquery, textable
-from trackbook.cardview import FONT, MUTED, badge, number
+from trackbook.cardview import FONT, MUTED, badge
 from trackbook.errors import TrackbookError
 
 ROWS = 10  # a snapshot, not the table: the live panel pages through the rest
@@ -79,16 +80,38 @@ def _footer(data: dict[str, Any]) -> str:
     return f"A snapshot from {when} ({part} runs): {LIVE}."
 
 
+def number(value: Any) -> str:
+    """A value as the live panel writes it (js/format.ts ``formatValue``): 3 significant
+    digits, exponents below 1e-3 and from 1e6 (``1e-4``, ``2.5e-5``), '–' when missing."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
+                                  and abs(value) < 1e15):
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) < 1e-3 or abs(value) >= 1e6:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    rounded = float(f"{value:.3g}")
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
 def _html(data: dict[str, Any]) -> str:
     head = ('<th style="text-align:left;">name</th><th style="text-align:left;">status</th>'
             + "".join(f"<th>{escape(c)}</th>" for c in data["columns"]))
     body = []
     for row in data["rows"]:
-        cells = [f"<td style=\"text-align:left;\">{escape(str(row.get('name') or ''))}</td>",
+        cells = [f"<td style=\"text-align:left; white-space:nowrap;\">"
+                 f"{escape(str(row.get('name') or ''))}</td>",
                  f"<td style=\"text-align:left;\">{badge(str(row.get('status', '')))}</td>"]
         for column in data["columns"]:
             value = row["values"].get(column)
-            cells.append(f"<td>{escape(value if isinstance(value, str) else number(value))}</td>")
+            cells.append(f"<td>{escape(number(value))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     empty = "" if data["rows"] else f'<div style="{MUTED}">no runs match</div>'
     return (f'<div style="{FONT}"><div style="font-weight:600; margin-bottom:4px;">'
