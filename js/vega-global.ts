@@ -3,11 +3,25 @@
 //   trackbookVega.render(el, spec)       // themed like the page around it, trackbook's defaults
 //   trackbookVega.embed(el, spec, opts)  // plain vega-embed
 // (esbuild's --global-name makes these exports the properties of window.trackbookVega).
-import embed, { type EmbedOptions, type Result, type VisualizationSpec } from "vega-embed";
+//
+// Vega compiles its expressions to JavaScript with Function by default, which a page whose
+// Content-Security-Policy forbids 'unsafe-eval' (the summary's) refuses. Here they are parsed to
+// an AST and run by vega-interpreter instead, so the page needs no eval at all.
+import embedOriginal, { type EmbedOptions, type Result, type VisualizationSpec } from "vega-embed";
+import { expressionInterpreter } from "vega-interpreter";
 import { styleChart, themedOptions } from "./theme";
 
-export { embed };
 export { vega, vegaLite, version } from "vega-embed";
+
+const NO_EVAL: EmbedOptions = { ast: true, expr: expressionInterpreter };
+
+export function embed(
+  el: HTMLElement | string,
+  spec: VisualizationSpec,
+  options: EmbedOptions = {},
+): Promise<Result> {
+  return embedOriginal(el, spec, { ...options, ...NO_EVAL });
+}
 
 export function render(
   el: HTMLElement | string,
