@@ -146,6 +146,29 @@ def test_file_claimed_by_a_live_process_is_left_alone(store_path: Path) -> None:
     assert mine.exists()
 
 
+def test_names_of_files_ingested_long_ago_are_forgotten_unless_still_claimed(
+        store_path: Path) -> None:
+    """A name is needed while its file may lie claimed in the spool; older ones go (about one
+    a second while a run logs). A claimed file, even one claimed by a live process, keeps it."""
+    store = Store(store_path)
+    store.write_tables({})
+    live = _spool_points(store.spool_dir, "e" * 16, [1.0])
+    held = live.with_name(live.name + spool._claim_mark())  # a live claimer, whatever its age
+    live.rename(held)
+    con = duckdb.connect(str(store_path))
+    con.execute("""INSERT INTO core.spool_ingested VALUES
+                   ('old-1.parquet', now() - INTERVAL 10 DAY, 1),
+                   ('old-2.parquet', now() - INTERVAL 9 DAY, 1),
+                   (?, now() - INTERVAL 10 DAY, 1),
+                   ('recent.parquet', now() - INTERVAL 2 DAY, 1)""", [live.name])
+    con.close()
+    _spool_points(store.spool_dir, "f" * 16, [2.0])  # the next ingest
+    names = {n for (n,) in store.rows("SELECT file FROM core.spool_ingested")}
+    assert {"old-1.parquet", "old-2.parquet"}.isdisjoint(names)
+    assert {live.name, "recent.parquet"} <= names and len(names) == 3
+    assert held.exists()
+
+
 def test_unreadable_spool_file_is_set_aside(store_path: Path) -> None:
     store = Store(store_path)
     _spool_points(store.spool_dir, "e" * 16, [1.0, 2.0])

@@ -56,7 +56,30 @@ def spool_into(con: Any, path: str, spool_dir: Path) -> int:
                 spool.release(files)
                 raise
         spool.remove(files)
+        _forget_old_names(con, spool_dir)
         return len(files)
+
+
+KEEP_NAMES_DAYS = 7
+
+
+def _forget_old_names(con: Any, spool_dir: Path) -> None:
+    """Drop the names of files ingested over a week ago (about one a second while a run logs:
+    the table would grow without bound).
+
+    A name is needed only while its file may still lie in the spool, claimed by an ingest
+    that committed and then died: the next ingest re-claims it and must see it was done. So
+    the names of claimed files still in the spool are kept whatever their age (file names are
+    never reused). Deletes once a day or so, a day's names at a time.
+    """
+    cutoff = f"now() - INTERVAL {KEEP_NAMES_DAYS} DAY"
+    oldest = con.execute(f"SELECT min(time) < {cutoff} - INTERVAL 1 DAY "
+                         f"FROM {CORE}.spool_ingested").fetchone()[0]
+    if not oldest:
+        return
+    waiting = spool.claimed_names(spool_dir)
+    con.execute(f"DELETE FROM {CORE}.spool_ingested WHERE time < {cutoff} "
+                "AND NOT list_contains(?::VARCHAR[], file)", [waiting])
 
 
 def _total_size(files: list[Path]) -> int:

@@ -182,6 +182,15 @@ def claim(folder: Path) -> tuple[list[Path], list[Path]]:
     return fresh, reclaimed
 
 
+def claimed_names(folder: Path) -> list[str]:
+    """The original names of every claimed file in the spool (by any claimer, live or not)."""
+    try:
+        return sorted({original_name(Path(e.path)) for e in os.scandir(folder)
+                       if CLAIMED in e.name})
+    except FileNotFoundError:
+        return []
+
+
 def release(paths: Sequence[Path]) -> None:
     """Give claimed files back (the ingest failed), so the next holder takes them."""
     for path in paths:
