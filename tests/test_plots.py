@@ -168,3 +168,60 @@ def test_altair_row_limit_stays_on() -> None:
 
     assert alt.data_transformers.active == "default"
     assert alt.data_transformers.options.get("max_rows", 5000) == 5000
+
+
+# -- the static preview outputs without widgets show ----------------------------------------------
+
+def _svg(spec: dict) -> str:
+    from trackbook import chartpreview
+
+    svg = chartpreview.svg_of(spec)
+    assert svg is not None
+    return svg
+
+
+def test_a_curves_preview_draws_each_metric_and_run(sweep: list[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    svg = _svg(tb.plot.curves(sweep[:4], ["loss", "acc"], smooth=0.5).to_dict())
+    root = ET.fromstring(svg)  # well-formed XML: an <img> of it displays
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert {"loss", "acc", "run", "step", "lr=0.0001 seed=0"} <= set(texts)
+    assert len(list(root.iter(f"{ns}polyline"))) == 2 * 4  # a line per run per metric
+
+
+def test_a_band_preview_has_a_band_per_group_and_the_group_title(sweep: list[str]) -> None:
+    svg = _svg(tb.plot.curves(sweep, "loss", group_by="lr").to_dict())
+    assert svg.count("<polygon") == 3 and svg.count("<polyline") == 3
+    assert ">lr<" in svg  # the legend's title is the grouping param, as in the live chart
+
+
+def test_preview_escapes_names_thins_long_series_and_skips_other_charts(sweep: list[str]
+                                                                       ) -> None:
+    from trackbook import chartpreview
+
+    with tb.start_run("<script>alert(1)</script>") as run:
+        for i in range(5000):
+            run.log(loss=2 + math.sin(i / 50) + (20.0 if i == 2345 else 0.0))
+    spec = tb.plot.curves([run.run_id], "loss", log_y=True).to_dict()
+    svg = _svg(spec)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    points = svg.split("points='")[1].split("'")[0].split()
+    assert len(points) <= chartpreview.POINTS_PER_SERIES + 4  # thinned ...
+    ys = [float(p.split(",")[1]) for p in svg.split("<polyline")[1].split("points='")[1]
+          .split("'")[0].split()]
+    assert min(ys) < 30  # ... the spike (the highest value, at the top) is still drawn
+    assert chartpreview.svg_of(tb.plot.scatter("params.lr", "metrics.loss", sweep).to_dict()) \
+        is None
+    assert chartpreview.svg_of({"mark": "point", "data": {"values": [{"a": 1}]}}) is None
+
+
+def test_the_renderer_adds_the_preview_for_tb_plot_charts_only(sweep: list[str]) -> None:
+    from trackbook import widget
+
+    bundle = widget.altair_renderer(tb.plot.curves(sweep[:2], "loss").to_dict())
+    assert bundle["text/html"].startswith('<img alt="&lt;trackbook chart:')
+    assert "data:image/svg+xml;base64," in bundle["text/html"]
+    other = widget.altair_renderer(tb.plot.scatter("params.lr", "metrics.loss", sweep).to_dict())
+    assert "text/html" not in other and "image/svg+xml" not in other

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import altair as alt
 
-from trackbook import plotdata, series
+from trackbook import chartpreview, plotdata, series
 from trackbook.leaderboard import guess_goal
 from trackbook.plotdata import StoreArg
 
@@ -75,17 +75,20 @@ def _legend() -> alt.Legend:
 
 
 def _faceted(layers: Any, data: alt.InlineData, metrics: list[str], title: str | None,
-             width: int, height: int, columns: int) -> Any:
-    """One panel per metric (each with its own y axis), or the single chart with a title."""
+             width: int, height: int, columns: int, preview: dict[str, Any]) -> Any:
+    """One panel per metric (each with its own y axis), or the single chart with a title.
+
+    ``preview`` (``chartpreview.describe``) goes into ``usermeta``: where no widget runs,
+    the output shows a static drawing made from it and the chart's data.
+    """
     if len(metrics) == 1:
-        chart = layers.properties(data=data, width=width, height=height,
-                                  title=title or metrics[0])
-        return chart
+        return layers.properties(data=data, width=width, height=height,
+                                 title=title or metrics[0], usermeta=preview)
     facet = alt.Facet("metric:N", title=None, sort=metrics,
                       header=alt.Header(labelFontWeight="bold", labelFontSize=12))
     inner = layers.properties(width=min(width, 380), height=min(height, 200))
     chart = inner.facet(facet=facet, data=data, columns=columns)
-    chart = chart.resolve_scale(x="independent", y="independent")
+    chart = chart.resolve_scale(x="independent", y="independent").properties(usermeta=preview)
     return chart.properties(title=title) if title else chart
 
 
@@ -139,7 +142,9 @@ def curves_chart(points: Any, *, x: str = "step", log_y: bool = False, title: st
     layers.append(base.mark_circle(size=48, clip=True).encode(
         y=y_enc, opacity=alt.when(hover).then(alt.value(1.0)).otherwise(alt.value(0.0)),
         tooltip=tooltip).add_params(hover))
-    return _faceted(alt.layer(*layers), data, metrics, title, width, height, columns)
+    preview = chartpreview.describe("curves", x=field, y=y_field, series="run",
+                                    x_title=x_title, log_y=log_y, x_time=kind == "temporal")
+    return _faceted(alt.layer(*layers), data, metrics, title, width, height, columns, preview)
 
 
 def band_chart(bands: Any, *, x: str = "step", log_y: bool = False, group_title: str = "group",
@@ -169,7 +174,11 @@ def band_chart(bands: Any, *, x: str = "step", log_y: bool = False, group_title:
                  alt.Tooltip("step:Q", format=".0f"), alt.Tooltip("mean:Q", format=".4~g"),
                  alt.Tooltip("std:Q", format=".3~g"), alt.Tooltip("n:Q", title="runs")],
     ).add_params(pick)
-    return _faceted(alt.layer(band, line), data, metrics, title, width, height, columns)
+    preview = chartpreview.describe("bands", x=field, y="mean", series="group",
+                                    x_title=x_title, log_y=log_y, legend=group_title,
+                                    lo="lo", hi="hi")
+    return _faceted(alt.layer(band, line), data, metrics, title, width, height, columns,
+                    preview)
 
 
 def curves(runs: Any = None, metric: str | Sequence[str] | None = None, *, x: str = "step",

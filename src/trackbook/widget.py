@@ -138,4 +138,18 @@ def altair_renderer(spec: dict[str, Any], **metadata: Any) -> MimeBundle:
         return {"text/plain": text}
     data, display_metadata = bundle
     data["text/plain"] = text
+    data.update(_static_preview(spec, widget))
     return (data, display_metadata) if display_metadata else data
+
+
+def _static_preview(spec: dict[str, Any], widget: ChartWidget) -> dict[str, str]:
+    """A drawing of a ``tb.plot`` curves chart for outputs without widgets (see
+    :mod:`trackbook.chartpreview`); nothing for other charts."""
+    from trackbook import chartpreview
+
+    svg = chartpreview.svg_of(spec)
+    if svg is None:
+        return {}
+    # As HTML only: JupyterLab renders SVG outputs of untrusted notebooks not at all, and the
+    # same drawing twice would double what the notebook file keeps.
+    return {"text/html": chartpreview.html_of(svg, repr(widget))}

@@ -1,6 +1,7 @@
 """A notebook executed elsewhere (nbclient, as the demo does) and opened in JupyterLab without
 running it: no kernel ever drew its widgets, it is not trusted, so JupyterLab shows each output's
-fallback. The panel's must be a readable snapshot of the runs, not an object repr."""
+fallback. The panel's must be a readable snapshot of the runs, the curves a drawing, not an
+object repr."""
 
 from __future__ import annotations
 
@@ -50,7 +51,13 @@ def test_a_reopened_notebook_shows_the_panel_snapshot(lab: labdriver.Lab, page: 
     assert "finished" in rows.first.inner_text()
     headers = page.locator(f"{PANEL} thead th").all_inner_texts()
     assert headers[:3] == ["name", "status", "params.lr"] and "metrics.loss" in headers
-    assert "run the cell to see it" in page.locator(CHART).inner_text()
+    # the curves: a static drawing (an <img> of SVG; the sanitiser drops inline <svg>)
+    image = page.locator(f"{CHART} img")
+    image.wait_for(timeout=20_000)
+    assert image.get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert page.evaluate(f"document.querySelector('{CHART} img').naturalWidth") > 300
+    assert "run the cell for the interactive chart" in page.locator(CHART).inner_text()
     labdriver.screenshot(page, "reopened_panel_snapshot", PANEL)
+    labdriver.screenshot(page, "reopened_chart_preview", CHART)
     assert page_events.console_errors == []
     assert page_events.external_requests == []
