@@ -169,8 +169,8 @@ def _line(points: Sequence[dict[str, Any]], x_key: str, y_key: str, sx: Any, sy:
     out = []
     for run in runs:
         if len(run) == 1:
-            x, y = run[0].split(",")
-            out.append(f"<circle cx='{x}' cy='{y}' r='2.5' fill='{colour}'/>")
+            cx, cy = run[0].split(",")
+            out.append(f"<circle cx='{cx}' cy='{cy}' r='2.5' fill='{colour}'/>")
         elif run:
             out.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.6' "
                        f"points='{' '.join(run)}'/>")

@@ -17,6 +17,7 @@ counts. A store file replaced by another has another inode.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections import OrderedDict
@@ -202,6 +203,7 @@ class _Builder:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.busy = False
+        self.stopping = False
 
     def add(self, path: str, fields: dict[tuple[str, str], set[str]]) -> None:
         with self.lock:
@@ -217,6 +219,8 @@ class _Builder:
         while True:
             self.wake.wait()
             with self.lock:
+                if self.stopping:
+                    return
                 if not self.waiting:
                     self.wake.clear()
                     continue
@@ -232,6 +236,17 @@ class _Builder:
         with self.lock:
             return not self.waiting and not self.busy
 
+    def stop(self, timeout: float = 2.0) -> None:
+        """At exit: build nothing more, and let a build under way end before DuckDB does
+        (a daemon thread inside a query while the interpreter tears DuckDB down can crash)."""
+        with self.lock:
+            self.stopping = True
+            self.waiting.clear()
+            thread = self.thread
+        self.wake.set()
+        if thread is not None:
+            thread.join(timeout)
+
 
 def _build_one(path: str, kind: str, key: str, columns: set[str]) -> None:
     from trackbook.store import Store
@@ -245,6 +260,7 @@ def _build_one(path: str, kind: str, key: str, columns: set[str]) -> None:
 
 
 _builder = _Builder()
+atexit.register(lambda: _builder.stop())
 
 
 def build_later(path: str, fields: dict[tuple[str, str], set[str]]) -> None:
