@@ -145,6 +145,29 @@ def test_a_store_file_replaced_by_another_is_read_afresh(store_path: Path,
     assert len(_panel_ids(where="params.i >= 10")) == 5
 
 
+def test_a_store_copied_over_in_place_with_as_many_rows_is_read_afresh(
+        store_path: Path, tmp_path: Path) -> None:
+    """``cp backup.duckdb trackbook.duckdb`` keeps the inode, and a store with as many rows
+    in every log matches the counts: the file's time and size still tell."""
+    other = tmp_path / "other" / "trackbook.duckdb"
+    tb.init(store=other)
+    new = []
+    for i in range(3):
+        with tb.start_run("n", experiment="e", params={"lr": 100.0 + i}) as run:
+            pass
+        new.append(run.run_id)
+    tb.runs()
+    tb.init(store=store_path)
+    for i in range(3):
+        with tb.start_run("o", experiment="e", params={"lr": float(i)}):
+            pass
+    assert _panel_ids(where="params.lr >= 100") == []  # its table is built after this
+    inode = store_path.stat().st_ino
+    shutil.copyfile(other, store_path)  # same path, same inode, another store
+    assert store_path.stat().st_ino == inode
+    assert sorted(_panel_ids(where="params.lr >= 100")) == sorted(new)
+
+
 def test_kept_tables_are_bounded_and_the_oldest_dropped(monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
     monkeypatch.setattr(fieldcache, "MAX_FIELDS", 2)

@@ -12,7 +12,8 @@ rows, and only two operations delete any. Folding a finished run's metric partia
 (:func:`trackbook.ingest._compact_partials`) happens only in an ingest that appends to
 ``run_status``, so a metric field's signature counts both tables. Purging deleted runs
 (``trackbook gc``) appends a row to ``store_info`` in its transaction, which every signature
-counts. A store file replaced by another has another inode.
+counts. A store file replaced by another has another inode, or, copied over it in place,
+another modification time.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class Fields:
         self.path = path
         stat = Path(path).stat()
         self.store = (os.path.realpath(path), stat.st_dev, stat.st_ino)
+        # A file copied over the store in place keeps its inode: its time and size tell.
+        # (Reads never write the file, so they keep both; the next burst after a write sees
+        # new ones once, as it sees new counts.)
+        self.file = (stat.st_mtime_ns, stat.st_size)
         self._counts: dict[str, int] | None = None
         self._used: list[_Entry] = []
         self.missing: dict[tuple[str, str], set[str]] = {}
@@ -107,7 +112,8 @@ class Fields:
                 "SELECT " + ", ".join(f"(SELECT count(*) FROM {CORE}.{t})" for t in COUNTED)
             ).fetchone()
             self._counts = dict(zip(COUNTED, row, strict=True))
-        return (*self.store, *(self._counts[t] for t in (*SOURCES[kind], *ALWAYS)))
+        return (*self.store, *self.file,
+                *(self._counts[t] for t in (*SOURCES[kind], *ALWAYS)))
 
     def kept(self, kind: str, key: str, columns: set[str]) -> str | None:
         """The field's table if it is kept, current and holds ``columns``; None otherwise."""
@@ -204,6 +210,7 @@ class _Builder:
         self.thread: threading.Thread | None = None
         self.busy = False
         self.stopping = False
+        self.cursor: Any = None  # the build's cursor, interrupted at exit
 
     def add(self, path: str, fields: dict[tuple[str, str], set[str]]) -> None:
         with self.lock:
@@ -227,10 +234,11 @@ class _Builder:
                 (path, kind, key), columns = self.waiting.popitem()
                 self.busy = True
             try:
-                _build_one(path, kind, key, columns)
+                _build_one(path, kind, key, columns, self)
             finally:
                 with self.lock:
                     self.busy = False
+                    self.cursor = None
 
     def idle(self) -> bool:
         with self.lock:
@@ -242,17 +250,23 @@ class _Builder:
         with self.lock:
             self.stopping = True
             self.waiting.clear()
-            thread = self.thread
+            thread, cursor = self.thread, self.cursor
+        if cursor is not None:
+            cursor.interrupt()  # a big store's build takes seconds: stop it now
         self.wake.set()
         if thread is not None:
             thread.join(timeout)
 
 
-def _build_one(path: str, kind: str, key: str, columns: set[str]) -> None:
+def _build_one(path: str, kind: str, key: str, columns: set[str], builder: _Builder) -> None:
     from trackbook.store import Store
 
     try:
         with Store(path).connect() as con, for_burst(con, path) as fields:
+            with builder.lock:
+                if builder.stopping:
+                    return
+                builder.cursor = con
             if fields.kept(kind, key, columns) is None:
                 fields.build(kind, key, columns)
     except Exception:  # built ahead of need: a request that needs it will say what failed

@@ -32,8 +32,10 @@ def snapshot(store: Any, *, mode: str = "panel", experiment: str = "", where: st
             data = _compared(store, fixed_runs or [])
         else:
             data = _first_page(store, experiment, where, order_by, columns or [])
-    except (TrackbookError, ValueError, OSError) as exc:
-        line = f"trackbook {mode}: {exc}"
+    except Exception as exc:  # a fallback must never keep the live panel from showing
+        reason = exc if isinstance(exc, (TrackbookError, ValueError, OSError)) \
+            else f"the snapshot failed: {exc}"
+        line = f"trackbook {mode}: {reason}"
         return {"text/html": f'<div style="{FONT}">{escape(line)}</div>', "text/plain": line}
     return {"text/html": _html(data), "text/plain": _text(data)}
 

@@ -338,7 +338,6 @@ def select_runs(
     tables: FieldTables | None = None,
     ordered: bool = True,
     offset: int = 0,
-    counted: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """SQL selecting matching runs (``run_state`` columns plus ``_ord``, 1 up), in order.
 
@@ -348,8 +347,7 @@ def select_runs(
     (:func:`trackbook.fieldcache.for_burst`) joins kept per-field tables instead of grouping
     the logs (a field it has no table for is grouped here, and noted in its ``missing``);
     the SQL is then valid only in that burst. ``ordered=False`` leaves the order
-    out altogether (to count the matches), ``offset`` skips that many runs before ``limit``,
-    ``counted`` adds ``_total``, the number of matching runs (before the limit).
+    out altogether (to count the matches), ``offset`` skips that many runs before ``limit``.
     """
     c = compile_filter(where, Compiled(tables=tables))
     compile_order(order_by, c)
@@ -367,8 +365,6 @@ def select_runs(
     numbered = numbered and ordered
     if numbered:
         picked += f", row_number() OVER (ORDER BY {c.order}) AS _ord"
-    if counted:
-        picked += ", count(*) OVER () AS _total"
     sql = (
         f"SELECT {picked} FROM {base} r "
         + " ".join(c.joins())
