@@ -19,6 +19,7 @@ another modification time.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -103,8 +104,9 @@ class Fields:
             self._used.clear()
             unused = [e for e in cache.retired if e.users <= 0]
             cache.retired = [e for e in cache.retired if e.users > 0]
-        for entry in unused:
-            self.con.execute(f"DROP TABLE IF EXISTS {entry.table}")
+        for entry in unused:  # each on its own: one failing must not leak the rest
+            with contextlib.suppress(Exception):
+                self.con.execute(f"DROP TABLE IF EXISTS {entry.table}")
 
     def signature(self, kind: str) -> tuple[Any, ...]:
         if self._counts is None:
