@@ -159,18 +159,30 @@ def _page_ids(con: Any, tables: fieldcache.Fields, ask: _Ask, page: int
     (:mod:`trackbook.fieldcache`); the matches are counted without ordering them, and the
     page is a top-N of them (numbering every match would sort them all). Not one query with
     ``count(*) OVER ()``: with two threads DuckDB 1.5.5 fails on it now and then with an
-    internal error that invalidates the process's database (tests/test_panel.py).
+    internal error that invalidates the process's database
+    (tests/test_panel_robustness.py).
     """
     count_sql, count_params = queries.select_runs(
         ask.where, ask.experiment, columns=["run_id"], tables=tables, ordered=False)
-    total = int(con.execute(f"SELECT count(*) FROM ({count_sql})", count_params).fetchone()[0])
-    page = min(page, max(0, (total - 1) // ask.page_size))
-    if not total:
-        return 0, 0, []
+
+    def count(cursor: Any) -> int:
+        return int(cursor.execute(f"SELECT count(*) FROM ({count_sql})",
+                                  count_params).fetchone()[0])
+
+    # Counted and ordered at once, on two cursors of the burst; a page past the end comes
+    # back empty, and then the last page is read.
+    total, run_ids = _side_by_side(tables.path, con, [count, _top(tables, ask, page)])
+    last = max(0, (total - 1) // ask.page_size)
+    if page > last:
+        page, run_ids = last, (_top(tables, ask, last)(con) if total else [])
+    return page, total, run_ids
+
+
+def _top(tables: fieldcache.Fields, ask: _Ask, page: int) -> Callable[[Any], list[str]]:
     sql, params = queries.select_runs(
         ask.where, ask.experiment, ask.order_by, columns=["run_id"], tables=tables,
         numbered=False, limit=ask.page_size, offset=page * ask.page_size)
-    return page, total, [run_id for (run_id,) in con.execute(sql, params).fetchall()]
+    return lambda cursor: [run_id for (run_id,) in cursor.execute(sql, params).fetchall()]
 
 
 def _page_rows(con: Any, run_ids: list[str]) -> list[dict[str, Any]]:
