@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,13 @@ def python_env(**extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def no_kept_fields() -> Iterator[None]:
+    """No field table kept from another test (trackbook.fieldcache), none left for the next."""
+    from trackbook import fieldcache
+
+    fieldcache.forget()
+    yield
+    fieldcache.forget()

@@ -46,11 +46,7 @@ def _memory_tables() -> set[str]:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'memory'").fetchall()}
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Any:
-    fieldcache.forget()
-    yield
-    fieldcache.forget()
+pytestmark = pytest.mark.usefixtures("no_kept_fields")
 
 
 def test_a_kept_table_is_reused_until_a_run_is_logged() -> None:

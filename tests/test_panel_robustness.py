@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import trackbook as tb
 from conftest import PYTHON, python_env
-from trackbook import fieldcache
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Any:
-    fieldcache.forget()
-    yield
-    fieldcache.forget()
+pytestmark = pytest.mark.usefixtures("no_kept_fields")
 
 
 def test_a_panel_whose_filter_fails_in_duckdb_still_displays() -> None:
