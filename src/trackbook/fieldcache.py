@@ -102,8 +102,7 @@ class Fields:
             for entry in self._used:
                 entry.users -= 1
             self._used.clear()
-            unused = [e for e in cache.retired if e.users <= 0]
-            cache.retired = [e for e in cache.retired if e.users > 0]
+            unused = _take_unused(cache)
         for entry in unused:  # each on its own: one failing must not leak the rest
             with contextlib.suppress(Exception):
                 self.con.execute(f"DROP TABLE IF EXISTS {entry.table}")
@@ -181,10 +180,17 @@ def forget() -> None:
     with cache.lock:
         cache.retired.extend(cache.entries.values())
         cache.entries.clear()
-        unused = [e for e in cache.retired if e.users <= 0]
-        cache.retired = [e for e in cache.retired if e.users > 0]
+        unused = _take_unused(cache)
     for entry in unused:
         duck.execute_on_instance(f"DROP TABLE IF EXISTS {entry.table}")
+
+
+def _take_unused(cache: _Cache) -> list[_Entry]:
+    """The retired tables no burst uses any more, taken off the list (to be dropped); under
+    ``cache.lock``."""
+    unused = [e for e in cache.retired if e.users <= 0]
+    cache.retired = [e for e in cache.retired if e.users > 0]
+    return unused
 
 
 def _columns(kind: str, columns: set[str]) -> set[str]:
@@ -195,7 +201,6 @@ def _columns(kind: str, columns: set[str]) -> set[str]:
     if kind == "tag":
         return {"value"}
     return (columns & set(SUMMARY_EXPRS)) or {"last"}
-
 
 
 # -- building for the next request --------------------------------------------------------------
